@@ -1,0 +1,260 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/sop"
+)
+
+// tickChange is one checkbox that an edit flipped.
+type tickChange struct {
+	key     string
+	checked bool
+	text    string
+}
+
+// diffChecklist returns the checkboxes that differ between two bodies,
+// in the order they appear in the new body.
+func diffChecklist(oldBody, newBody string) []tickChange {
+	before := sop.ReadChecklist(oldBody)
+	after := sop.ReadChecklist(newBody)
+	var changes []tickChange
+	for key, entry := range after {
+		if prev, ok := before[key]; ok && prev.Checked != entry.Checked {
+			changes = append(changes, tickChange{key: key, checked: entry.Checked, text: entry.Text})
+		}
+	}
+	sortChanges(changes, after)
+	return changes
+}
+
+func sortChanges(changes []tickChange, entries map[string]sop.ChecklistEntry) {
+	for i := 1; i < len(changes); i++ {
+		for j := i; j > 0 && entries[changes[j].key].Line < entries[changes[j-1].key].Line; j-- {
+			changes[j], changes[j-1] = changes[j-1], changes[j]
+		}
+	}
+}
+
+// verdict is the decision on one checkbox change.
+type verdict struct {
+	accepted bool
+	member   string // the role member the tick counts for
+	reason   string // why a rejected change is reverted
+}
+
+func (e *Engine) handleChecklistEdited(t *txn, ev ChecklistEdited) error {
+	if !ev.HasOld {
+		return nil // title or other fields only: GitHub sends no previous body
+	}
+	req, err := e.DB.RequestByIssue(t.ctx, t.tx, ev.Issue)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	changes := diffChecklist(ev.OldBody, ev.NewBody)
+	if len(changes) == 0 {
+		return nil
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+
+	var reverted []string
+	var notes []string
+	for _, change := range changes {
+		note, revert, err := e.applyChange(t, &req, s, ev.Actor, change)
+		if err != nil {
+			return err
+		}
+		if revert {
+			reverted = append(reverted, change.key)
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+
+	if len(reverted) > 0 {
+		if err := e.enqueue(t, SyncItemsArgs{RequestID: req.ID, Keys: reverted}); err != nil {
+			return err
+		}
+	}
+	if len(notes) > 0 {
+		if err := e.comment(t, req, ev.Actor.Mention()+", "+strings.Join(notes, "\n\n")); err != nil {
+			return err
+		}
+	}
+	return e.advance(t, &req, s)
+}
+
+// applyChange records or rejects one flipped checkbox. It returns a note
+// for the actor when the change is reverted or needs explaining.
+func (e *Engine) applyChange(t *txn, req *store.Request, s *sop.SOP, actor Actor, change tickChange) (string, bool, error) {
+	sec, ok := s.ItemSection(change.key)
+	if !ok {
+		return "", false, nil
+	}
+	items, err := e.DB.Items(t.ctx, t.tx, req.ID)
+	if err != nil {
+		return "", false, err
+	}
+	stored, ok := items[change.key]
+	if !ok || stored.Checked == change.checked {
+		return "", false, nil // already in that state: a concurrent edit or the bot's own sync
+	}
+	if req.Terminal() || req.State == StateOpening {
+		return fmt.Sprintf("this request is %s, so the box %q was set back.", req.State, change.text), true, nil
+	}
+	if sec.Approval && isApprovalItem(change.key) {
+		return e.applyApprovalTick(t, req, s, actor, change, stored)
+	}
+
+	var v verdict
+	if change.checked {
+		v, err = e.judgeTick(t, *req, s, sec, actor, change.key, items)
+	} else {
+		v = judgeUntick(s, sec, actor, stored)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if !v.accepted {
+		e.Log.Warn("checkbox change rejected", "request_id", req.ID, "item", change.key, "github_login", actor.Login, "reason", v.reason)
+		if err := e.audit(t, req.ID, actor.Login, "change reverted", map[string]any{"item": change.key, "checked": change.checked, "reason": v.reason}); err != nil {
+			return "", false, err
+		}
+		return fmt.Sprintf("the box %q was set back: %s", change.text, v.reason), true, nil
+	}
+	return "", false, e.recordTick(t, req, actor, change, v.member)
+}
+
+func (e *Engine) recordTick(t *txn, req *store.Request, actor Actor, change tickChange, member string) error {
+	item := store.Item{RequestID: req.ID, Key: change.key, Checked: change.checked, DeliveryID: t.deliveryID}
+	action := "item unticked"
+	if change.checked {
+		item.ByLogin, item.ByMember = actor.Login, member
+		action = "item ticked"
+	}
+	if err := e.DB.SetItem(t.ctx, t.tx, item); err != nil {
+		return err
+	}
+	return e.audit(t, req.ID, actor.Login, action, map[string]any{"item": change.key, "text": change.text, "as": member})
+}
+
+// judgeTick decides whether the actor may tick an item of sec.
+func (e *Engine) judgeTick(t *txn, req store.Request, s *sop.SOP, sec sop.Section, actor Actor, key string, items map[string]store.Item) (verdict, error) {
+	if check, ok := s.Binding.Checks[key]; ok {
+		return verdict{reason: fmt.Sprintf("sopbot ticks this box itself when its check (%s) passes.", check)}, nil
+	}
+	members, requesterMay, botOnly, _ := s.TickMembers(sec)
+	if botOnly {
+		return verdict{reason: "only sopbot ticks this box."}, nil
+	}
+	if after := sec.Rule.After; after != "" {
+		p, err := e.progressOf(t, req, s)
+		if err != nil {
+			return verdict{}, err
+		}
+		if !p.done[after] {
+			return verdict{reason: fmt.Sprintf("%s opens after %s is complete.", sec.Title, describeSection(s, after))}, nil
+		}
+	}
+	requester := isRequester(req, actor)
+	if requester {
+		if requesterMay {
+			return verdict{accepted: true, member: chooseMember(actor, members, sec, items)}, nil
+		}
+		return verdict{reason: "you opened this request, and a requester never signs off their own request. " + whoMayTick(e.Directory, members, false)}, nil
+	}
+	if member := chooseMember(actor, members, sec, items); member != "" {
+		return verdict{accepted: true, member: member}, nil
+	}
+	reason := "you do not hold a role that ticks " + sec.Title + ". " + whoMayTick(e.Directory, members, requesterMay)
+	if len(actor.Unresolved) > 0 {
+		reason += fmt.Sprintf(" (Team membership for %s could not be checked, so sopbot counted it as not held.)", strings.Join(actor.Unresolved, ", "))
+	}
+	return verdict{reason: reason}, nil
+}
+
+// judgeUntick lets the person who ticked an item, or a holder of the
+// member it counted for, take the tick back.
+func judgeUntick(s *sop.SOP, sec sop.Section, actor Actor, stored store.Item) verdict {
+	if _, ok := s.Binding.Checks[stored.Key]; ok && stored.ByLogin == BotActor {
+		return verdict{reason: "sopbot ticked this box after its check passed; the evidence is in the comments."}
+	}
+	if strings.EqualFold(stored.ByLogin, actor.Login) || (stored.ByMember != "" && actor.Holds(stored.ByMember)) {
+		return verdict{accepted: true}
+	}
+	members, _, _, _ := s.TickMembers(sec)
+	return verdict{reason: fmt.Sprintf("@%s ticked it; only they or another holder of the role can untick it. %s", stored.ByLogin, whoMayTick(nil, members, false))}
+}
+
+// whoMayTick names the role members of a section and, where known, who
+// holds them.
+func whoMayTick(dir *Directory, members []string, requester bool) string {
+	var parts []string
+	if requester {
+		parts = append(parts, "the requester")
+	}
+	for _, m := range members {
+		part := m
+		if dir != nil {
+			if handles := dir.Handles(m); len(handles) > 0 {
+				part += " (" + strings.Join(handles, ", ") + ")"
+			}
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "It may be ticked by: " + strings.Join(parts, ", ") + "."
+}
+
+func describeSection(s *sop.SOP, key string) string {
+	if key == sectionApproval {
+		return "the approval"
+	}
+	if sec, ok := s.Section(key); ok {
+		return sec.Title
+	}
+	return key
+}
+
+func (e *Engine) handleCheckFinished(t *txn, ev CheckFinished) error {
+	req, err := e.DB.GetRequest(t.ctx, t.tx, ev.RequestID)
+	if err != nil {
+		return err
+	}
+	if req.Terminal() {
+		return nil
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	if err := e.audit(t, req.ID, BotActor, "check finished", map[string]any{"item": ev.Key, "passed": ev.Passed, "evidence": ev.Evidence}); err != nil {
+		return err
+	}
+	if !ev.Passed {
+		return e.comment(t, req, fmt.Sprintf("❌ Check for `%s` failed: %s\nThe box stays unticked; fix the cause and run `/mlops cancel %s`, then open a new request.", ev.Key, ev.Evidence, req.Label()))
+	}
+	item := store.Item{RequestID: req.ID, Key: ev.Key, Checked: true, ByLogin: BotActor, ByMember: "bot", Evidence: ev.Evidence}
+	if err := e.DB.SetItem(t.ctx, t.tx, item); err != nil {
+		return err
+	}
+	if err := e.enqueue(t, SyncItemsArgs{RequestID: req.ID, Keys: []string{ev.Key}}); err != nil {
+		return err
+	}
+	if err := e.comment(t, req, fmt.Sprintf("✅ sopbot checked `%s`: %s", ev.Key, ev.Evidence)); err != nil {
+		return err
+	}
+	return e.advance(t, &req, s)
+}

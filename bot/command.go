@@ -1,0 +1,407 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sopbot/sopbot/sop"
+)
+
+// Prefix starts every command, in Slack (the slash command's name) and in
+// GitHub comments.
+const Prefix = "/mlops"
+
+// Verbs of the built-in commands that act on an existing request.
+const (
+	VerbStatus  = "status"
+	VerbApprove = "approve"
+	VerbReject  = "reject"
+	VerbCancel  = "cancel"
+	VerbHelp    = "help"
+)
+
+// Command is one parsed command line.
+type Command struct {
+	Verb string // a built-in verb, or "open" for an SOP command
+	// SOP and Params are set for a command that opens a request.
+	SOP    *sop.SOP
+	Params map[string]string
+	// Ref names the request a built-in command acts on.
+	Ref    RequestRef
+	Reason string // for reject
+	Topic  string // for help
+	Text   string // the command line as typed, without the prefix
+}
+
+// VerbOpen is the Verb of a command that opens a request.
+const VerbOpen = "open"
+
+// RequestRef names a request: by issue number ("#42", "42", an issue URL)
+// or by id before its issue exists ("R-7").
+type RequestRef struct {
+	Issue int
+	ID    int64
+}
+
+// String returns the reference as a user would type it.
+func (r RequestRef) String() string {
+	if r.Issue > 0 {
+		return fmt.Sprintf("#%d", r.Issue)
+	}
+	return fmt.Sprintf("R-%d", r.ID)
+}
+
+// UsageError is a command the parser rejected. Its message is safe to show
+// to the user who typed the command.
+type UsageError struct {
+	Problem    string
+	Usage      string
+	Suggestion string
+}
+
+func (e *UsageError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Problem)
+	if e.Suggestion != "" {
+		fmt.Fprintf(&b, " Did you mean `%s`?", e.Suggestion)
+	}
+	if e.Usage != "" {
+		fmt.Fprintf(&b, "\nUsage: `%s %s`", Prefix, e.Usage)
+	}
+	return b.String()
+}
+
+// Grammar parses command lines for the SOPs of one library.
+type Grammar struct {
+	sops []*sop.SOP
+}
+
+// NewGrammar builds the grammar of the built-in commands and of every SOP
+// in lib that has a command in its binding.
+func NewGrammar(lib *sop.Library) *Grammar {
+	g := &Grammar{}
+	for _, s := range lib.SOPs() {
+		if s.Binding != nil && len(s.Binding.Usage.Words) > 0 {
+			g.sops = append(g.sops, s)
+		}
+	}
+	return g
+}
+
+var builtinUsage = map[string]string{
+	VerbStatus:  "status <request>",
+	VerbApprove: "approve <request>",
+	VerbReject:  "reject <request> <reason>",
+	VerbCancel:  "cancel <request>",
+	VerbHelp:    "help [command]",
+}
+
+// Parse parses a command line. The line may start with the prefix.
+func (g *Grammar) Parse(line string) (Command, error) {
+	text := strings.TrimSpace(line)
+	if rest, ok := strings.CutPrefix(text, Prefix); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+		text = strings.TrimSpace(rest)
+	}
+	tokens, err := tokenize(text)
+	if err != nil {
+		return Command{}, withUsage(err, "help")
+	}
+	if len(tokens) == 0 {
+		return Command{Verb: VerbHelp, Text: text}, nil
+	}
+	verb := strings.ToLower(tokens[0])
+	var cmd Command
+	switch verb {
+	case VerbHelp:
+		cmd = Command{Verb: VerbHelp, Topic: strings.Join(tokens[1:], " ")}
+	case VerbStatus, VerbApprove, VerbCancel:
+		cmd, err = parseRefCommand(verb, tokens[1:])
+	case VerbReject:
+		cmd, err = parseReject(tokens[1:])
+	default:
+		cmd, err = g.parseSOPCommand(tokens)
+	}
+	cmd.Text = text
+	return cmd, err
+}
+
+func parseRefCommand(verb string, args []string) (Command, error) {
+	usage := builtinUsage[verb]
+	if len(args) != 1 {
+		return Command{}, &UsageError{Problem: fmt.Sprintf("`%s` takes exactly one request.", verb), Usage: usage}
+	}
+	ref, err := ParseRequestRef(args[0])
+	if err != nil {
+		return Command{}, withUsage(err, usage)
+	}
+	return Command{Verb: verb, Ref: ref}, nil
+}
+
+func parseReject(args []string) (Command, error) {
+	usage := builtinUsage[VerbReject]
+	if len(args) < 2 {
+		return Command{}, &UsageError{Problem: "`reject` needs a request and a reason.", Usage: usage}
+	}
+	ref, err := ParseRequestRef(args[0])
+	if err != nil {
+		return Command{}, withUsage(err, usage)
+	}
+	reason := strings.Join(args[1:], " ")
+	if len(reason) > 1000 {
+		return Command{}, &UsageError{Problem: "The reason is longer than 1000 characters.", Usage: usage}
+	}
+	return Command{Verb: VerbReject, Ref: ref, Reason: reason}, nil
+}
+
+var (
+	issueRefPattern = regexp.MustCompile(`^#?([1-9][0-9]{0,9})$`)
+	idRefPattern    = regexp.MustCompile(`^[Rr]-([1-9][0-9]{0,17})$`)
+	urlRefPattern   = regexp.MustCompile(`^https?://[^\s/]+/[^\s/]+/[^\s/]+/(?:issues|pull)/([1-9][0-9]{0,9})/?$`)
+)
+
+// ParseRequestRef parses "#42", "42", "R-7" or an issue URL.
+func ParseRequestRef(s string) (RequestRef, error) {
+	for _, pattern := range []*regexp.Regexp{issueRefPattern, urlRefPattern} {
+		if m := pattern.FindStringSubmatch(s); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return RequestRef{Issue: n}, nil
+		}
+	}
+	if m := idRefPattern.FindStringSubmatch(s); m != nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		return RequestRef{ID: id}, nil
+	}
+	return RequestRef{}, problemf("%q is not a request: use the issue number, such as #42, or a request id such as R-7.", clip(s, 40))
+}
+
+func (g *Grammar) parseSOPCommand(tokens []string) (Command, error) {
+	for _, s := range g.sops {
+		usage := s.Binding.Usage
+		if len(tokens) < len(usage.Words) || !wordsMatch(tokens[:len(usage.Words)], usage.Words) {
+			continue
+		}
+		params, err := bindArgs(s, tokens[len(usage.Words):])
+		if err != nil {
+			return Command{}, withUsage(err, s.Binding.Command)
+		}
+		return Command{Verb: VerbOpen, SOP: s, Params: params}, nil
+	}
+	return Command{}, g.unknown(tokens)
+}
+
+func wordsMatch(tokens, words []string) bool {
+	for i, w := range words {
+		if !strings.EqualFold(tokens[i], w) {
+			return false
+		}
+	}
+	return true
+}
+
+// bindArgs assigns positional arguments and flags to parameters, applies
+// defaults and validates every value.
+func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
+	usage := s.Binding.Usage
+	params := map[string]string{}
+	var positional []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "--") {
+			positional = append(positional, arg)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
+		flag, ok := findFlag(usage.Flags, name)
+		if !ok {
+			return nil, problemf("Unknown flag --%s.", clip(name, 40))
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, problemf("Flag --%s needs a value.", name)
+			}
+			i++
+			value = args[i]
+		}
+		if _, dup := params[flag.Param]; dup {
+			return nil, problemf("Flag --%s is given twice.", name)
+		}
+		params[flag.Param] = value
+	}
+	if len(positional) < len(usage.Args) {
+		return nil, problemf("Missing <%s>.", usage.Args[len(positional)])
+	}
+	if len(positional) > len(usage.Args) {
+		return nil, problemf("Unexpected argument %q.", clip(positional[len(usage.Args)], 40))
+	}
+	for i, name := range usage.Args {
+		params[name] = positional[i]
+	}
+	return validateParams(s.Binding.Params, params)
+}
+
+func findFlag(flags []sop.UsageFlag, name string) (sop.UsageFlag, bool) {
+	for _, f := range flags {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return sop.UsageFlag{}, false
+}
+
+// unknown builds the error for a command that matches nothing, with the
+// closest known command as a suggestion.
+func (g *Grammar) unknown(tokens []string) error {
+	typed := strings.ToLower(strings.Join(tokens[:min(len(tokens), 2)], " "))
+	candidates := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbHelp}
+	for _, s := range g.sops {
+		candidates = append(candidates, strings.Join(s.Binding.Usage.Words, " "))
+	}
+	best, bestDistance := "", 1<<30
+	for _, c := range candidates {
+		probe := typed
+		if words := strings.Count(c, " ") + 1; words == 1 {
+			probe = strings.ToLower(tokens[0])
+		}
+		if d := levenshtein(probe, c); d < bestDistance {
+			best, bestDistance = c, d
+		}
+	}
+	err := &UsageError{Problem: fmt.Sprintf("Unknown command `%s`.", clip(strings.Join(tokens, " "), 60)), Usage: "help"}
+	if bestDistance <= max(2, len(best)/3) {
+		err.Suggestion = Prefix + " " + best
+		err.Usage = g.usageOf(best)
+	}
+	return err
+}
+
+func (g *Grammar) usageOf(words string) string {
+	if u, ok := builtinUsage[words]; ok {
+		return u
+	}
+	for _, s := range g.sops {
+		if strings.Join(s.Binding.Usage.Words, " ") == words {
+			return s.Binding.Command
+		}
+	}
+	return "help"
+}
+
+// Help returns the help text: every command with its usage.
+func (g *Grammar) Help() string {
+	var b strings.Builder
+	b.WriteString("*sopbot commands*\n")
+	for _, s := range g.sops {
+		fmt.Fprintf(&b, "• `%s %s`: open a %s request (%s)\n", Prefix, s.Binding.Command, s.ID, s.Title)
+	}
+	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbHelp}
+	descriptions := map[string]string{
+		VerbStatus:  "show a request's state and what it is waiting for",
+		VerbApprove: "sign the approval step as an approver",
+		VerbReject:  "reject a request as an approver, with the reason",
+		VerbCancel:  "cancel a request you opened",
+		VerbHelp:    "show this help",
+	}
+	for _, v := range verbs {
+		fmt.Fprintf(&b, "• `%s %s`: %s\n", Prefix, builtinUsage[v], descriptions[v])
+	}
+	b.WriteString("A <request> is the issue number, such as #42.")
+	return b.String()
+}
+
+// CommandNames lists the first words of every command, for tests and help.
+func (g *Grammar) CommandNames() []string {
+	names := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbHelp}
+	for _, s := range g.sops {
+		names = append(names, strings.Join(s.Binding.Usage.Words, " "))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// tokenize splits a command line on white space, honouring single and
+// double quotes so a reason can contain spaces.
+func tokenize(text string) ([]string, error) {
+	if len(text) > 4000 {
+		return nil, problemf("The command is longer than 4000 characters.")
+	}
+	var tokens []string
+	var current strings.Builder
+	inToken := false
+	var quote rune
+	for _, r := range text {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			current.WriteRune(r)
+		case r == '"' || r == '\'':
+			quote, inToken = r, true
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			if inToken {
+				tokens = append(tokens, current.String())
+				current.Reset()
+				inToken = false
+			}
+		default:
+			current.WriteRune(r)
+			inToken = true
+		}
+	}
+	if quote != 0 {
+		return nil, problemf("A quote (%c) is not closed.", quote)
+	}
+	if inToken {
+		tokens = append(tokens, current.String())
+	}
+	return tokens, nil
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}
+
+// problemf returns a UsageError whose message is safe to show the user.
+func problemf(format string, args ...any) error {
+	return &UsageError{Problem: fmt.Sprintf(format, args...)}
+}
+
+// withUsage adds the usage line to a UsageError.
+func withUsage(err error, usage string) error {
+	var usageErr *UsageError
+	if errors.As(err, &usageErr) {
+		copied := *usageErr
+		copied.Usage = usage
+		return &copied
+	}
+	return err
+}
+
+// clip shortens s for an error message.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,251 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/sop"
+)
+
+func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
+	cmd, err := e.Grammar.Parse(c.Line)
+	if err != nil {
+		return e.replyError(t, c, err)
+	}
+	switch cmd.Verb {
+	case VerbHelp:
+		err = e.reply(t, c.Origin, e.Grammar.Help(), true)
+	case VerbOpen:
+		err = e.openRequest(t, c, cmd)
+	case VerbStatus:
+		err = e.statusCommand(t, c, cmd)
+	case VerbApprove:
+		err = e.approveCommand(t, c, cmd)
+	case VerbReject:
+		err = e.rejectCommand(t, c, cmd)
+	case VerbCancel:
+		err = e.cancelCommand(t, c, cmd)
+	}
+	return e.replyError(t, c, err)
+}
+
+// replyError answers a user mistake where the command was typed and
+// returns every other error to the caller.
+func (e *Engine) replyError(t *txn, c CommandIssued, err error) error {
+	var usageErr *UsageError
+	if !errors.As(err, &usageErr) {
+		return err
+	}
+	e.Log.Warn("command rejected", "github_delivery_id", c.DeliveryID, "problem", usageErr.Problem)
+	return e.reply(t, c.Origin, usageErr.Error(), true)
+}
+
+func (e *Engine) openRequest(t *txn, c CommandIssued, cmd Command) error {
+	s := cmd.SOP
+	if c.Actor.Login == "" {
+		return &UsageError{Problem: "Your Slack account is not paired with a GitHub login, so sopbot cannot record you as the requester. Ask an administrator to add you under `people` in the sopbot config."}
+	}
+	target := fillTemplate(s.Binding.Target, cmd.Params)
+	if existing, err := e.DB.OpenRequestByTarget(t.ctx, t.tx, target); err == nil {
+		return e.reply(t, c.Origin, fmt.Sprintf("%s is already open for %s: %s (state: %s).",
+			existing.Label(), target, linkOrPending(existing), existing.State), true)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+
+	req := store.Request{
+		SOPID: s.ID, SOPRevision: s.Revision, SOPSource: s.Source, Target: target, State: StateOpening,
+		Params: cmd.Params, RequesterLogin: c.Actor.Login, RequesterSlack: c.Actor.Slack,
+		Origin: c.Origin, InstallationID: c.InstallationID,
+	}
+	id, err := e.DB.InsertRequest(t.ctx, t.tx, req)
+	if err != nil {
+		return err
+	}
+	if err := e.DB.InsertItems(t.ctx, t.tx, id, itemsOf(s)); err != nil {
+		return err
+	}
+	detail := map[string]any{"sop": s.ID, "revision": s.Revision, "params": cmd.Params, "command": cmd.Text, "via": c.Origin.Source}
+	if err := e.audit(t, id, c.Actor.Login, "request opened", detail); err != nil {
+		return err
+	}
+	e.Log.Info("request opened", "request_id", id, "sop", s.ID, "target", target)
+	return e.enqueue(t, OpenIssueArgs{RequestID: id})
+}
+
+// itemsOf lists every checklist item of the SOP, with its section.
+func itemsOf(s *sop.SOP) []store.Item {
+	var items []store.Item
+	for _, sec := range s.Sections() {
+		for _, item := range sec.Items {
+			items = append(items, store.Item{Key: item.Key, Section: sec.Key})
+		}
+	}
+	return items
+}
+
+func linkOrPending(req store.Request) string {
+	if req.IssueURL != "" {
+		return req.IssueURL
+	}
+	return "its issue is being opened"
+}
+
+// fillTemplate replaces {name} with the parameter's value.
+func fillTemplate(template string, params map[string]string) string {
+	pairs := make([]string, 0, 2*len(params))
+	for name, value := range params {
+		pairs = append(pairs, "{"+name+"}", value)
+	}
+	return strings.NewReplacer(pairs...).Replace(template)
+}
+
+func (e *Engine) handleIssueOpened(t *txn, ev IssueOpened) error {
+	req, err := e.DB.GetRequest(t.ctx, t.tx, ev.RequestID)
+	if err != nil {
+		return err
+	}
+	if req.IssueNumber != 0 {
+		return nil // a retried job already recorded it
+	}
+	if err := e.DB.SetIssue(t.ctx, t.tx, req.ID, ev.Number, ev.URL); err != nil {
+		return err
+	}
+	req.IssueNumber, req.IssueURL = ev.Number, ev.URL
+	if err := e.audit(t, req.ID, BotActor, "issue opened", map[string]any{"issue": ev.Number, "url": ev.URL}); err != nil {
+		return err
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	title := s.RenderTitle(req.Params)
+	text := fmt.Sprintf("Opened #%d %s for @%s: %s", ev.Number, title, req.RequesterLogin, ev.URL)
+	if err := e.reply(t, req.Origin, text, false); err != nil {
+		return err
+	}
+	for _, key := range sortedKeys(s.Binding.Checks) {
+		if err := e.enqueue(t, CheckArgs{RequestID: req.ID, Key: key, Check: s.Binding.Checks[key]}); err != nil {
+			return err
+		}
+	}
+	return e.advance(t, &req, s)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (e *Engine) statusCommand(t *txn, c CommandIssued, cmd Command) error {
+	req, err := e.findRequest(t, cmd.Ref)
+	if err != nil {
+		return err
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	p, err := e.progressOf(t, req, s)
+	if err != nil {
+		return err
+	}
+	return e.reply(t, c.Origin, e.statusText(req, s, p), true)
+}
+
+func (e *Engine) statusText(req store.Request, s *sop.SOP, p progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %s\n", req.Label(), s.RenderTitle(req.Params), req.State)
+	if req.IssueURL != "" {
+		fmt.Fprintf(&b, "%s\n", req.IssueURL)
+	}
+	if req.Reason != "" {
+		fmt.Fprintf(&b, "Reason: %s\n", req.Reason)
+	}
+	for _, sec := range s.Sections() {
+		if len(sec.Items) == 0 {
+			continue
+		}
+		mark := "☐"
+		if p.done[sec.Key] {
+			mark = "☑"
+		}
+		fmt.Fprintf(&b, "%s %s", mark, sec.Title)
+		if missing := p.missing[sec.Key]; missing != "" {
+			fmt.Fprintf(&b, ": %s", missing)
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (e *Engine) cancelCommand(t *txn, c CommandIssued, cmd Command) error {
+	req, err := e.findRequest(t, cmd.Ref)
+	if err != nil {
+		return err
+	}
+	if req.Terminal() {
+		return &UsageError{Problem: fmt.Sprintf("%s is already %s.", req.Label(), req.State)}
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	approvers, _ := s.ApprovalMembers()
+	if !isRequester(req, c.Actor) && !holdsAny(c.Actor, approvers) {
+		return &UsageError{Problem: fmt.Sprintf("Only the requester (@%s) or an approver (%s) can cancel %s.",
+			req.RequesterLogin, strings.Join(approvers, ", "), req.Label())}
+	}
+	if req.State == StateActing {
+		return &UsageError{Problem: fmt.Sprintf("%s cannot be cancelled while its action runs; wait for the result.", req.Label())}
+	}
+	return e.finish(t, &req, StateCancelled, fmt.Sprintf("cancelled by %s", c.Actor.Mention()), c.Actor.Login)
+}
+
+// finish ends a request: state, audit, a comment and the issue closed.
+func (e *Engine) finish(t *txn, req *store.Request, state, reason, actor string) error {
+	if err := e.setState(t, req, state, reason); err != nil {
+		return err
+	}
+	if err := e.audit(t, req.ID, actor, "request "+state, reason); err != nil {
+		return err
+	}
+	if req.IssueNumber == 0 {
+		return nil
+	}
+	text := fmt.Sprintf("This request is **%s**: %s.", state, reason)
+	if err := e.comment(t, *req, text); err != nil {
+		return err
+	}
+	return e.enqueue(t, CloseIssueArgs{RequestID: req.ID})
+}
+
+func holdsAny(actor Actor, members []string) bool {
+	for _, m := range members {
+		if actor.Holds(m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) handleIssueClosed(t *txn, ev IssueClosed) error {
+	req, err := e.DB.RequestByIssue(t.ctx, t.tx, ev.Issue)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && req.Terminal()) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := e.setState(t, &req, StateCancelled, fmt.Sprintf("issue closed by %s", ev.Actor.Mention())); err != nil {
+		return err
+	}
+	return e.audit(t, req.ID, ev.Actor.Login, "request cancelled", "issue closed")
+}

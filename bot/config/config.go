@@ -1,0 +1,286 @@
+// Package config reads the bot's one typed configuration: a YAML file,
+// strictly decoded, overridden by SOPBOT_* environment variables, and
+// validated with every problem reported at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Secret is a setting that must never reach a log, an issue or Slack. Its
+// String and LogValue print a placeholder; Reveal returns the value.
+type Secret string
+
+// String returns a placeholder, so fmt never prints the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue keeps slog from printing the value.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is the whole configuration.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string `json:"listen"`
+	// Database is the SQLite file.
+	Database string `json:"database"`
+	// SOPDir, when set, replaces the embedded SOP library with the *.md
+	// files of this directory.
+	SOPDir string `json:"sopDir"`
+	GitHub GitHub `json:"github"`
+	Slack  Slack  `json:"slack"`
+	MLflow MLflow `json:"mlflow"`
+	// Roles maps a role member named in an SOP ("ML lead") to who holds it.
+	Roles map[string]Holders `json:"roles"`
+	// People pairs GitHub logins with Slack user ids.
+	People []Person `json:"people"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"logLevel"`
+}
+
+// GitHub holds the GitHub App settings.
+type GitHub struct {
+	// BaseURL is the REST API root: https://api.github.com/ or, for GitHub
+	// Enterprise Server, https://HOST/api/v3/.
+	BaseURL        string `json:"baseURL"`
+	AppID          int64  `json:"appID"`
+	PrivateKey     Secret `json:"privateKey"`
+	PrivateKeyFile string `json:"privateKeyFile"`
+	// InstallationID is optional; without it the bot looks it up for the
+	// repository or takes it from each event.
+	InstallationID int64  `json:"installationID"`
+	WebhookSecret  Secret `json:"webhookSecret"`
+	// Repository is where request issues are opened, as owner/name.
+	Repository string `json:"repository"`
+	// BotLogin is the app's bot user, such as "sopbot[bot]"; its own
+	// events are ignored.
+	BotLogin string `json:"botLogin"`
+}
+
+// Slack holds the Slack app settings.
+type Slack struct {
+	APIURL        string `json:"apiURL"`
+	BotToken      Secret `json:"botToken"`
+	SigningSecret Secret `json:"signingSecret"`
+	// Channel receives notifications such as a finished promotion.
+	Channel string `json:"channel"`
+	// ResponseURLPrefixes lists the allowed response_url prefixes.
+	ResponseURLPrefixes []string `json:"responseURLPrefixes"`
+}
+
+// MLflow holds the tracking server settings.
+type MLflow struct {
+	BaseURL string `json:"baseURL"`
+	// UIURL is the address people open; defaults to BaseURL.
+	UIURL string `json:"uiURL"`
+	Token Secret `json:"token"`
+	// Models chooses, per model, an alias to set instead of a stage.
+	Models map[string]ModelPolicy `json:"models"`
+}
+
+// ModelPolicy says how one model is promoted.
+type ModelPolicy struct {
+	// Aliases maps a stage named in a command ("Production") to the alias
+	// set instead ("champion"), for registries that use aliases.
+	Aliases map[string]string `json:"aliases"`
+}
+
+// Holders lists who holds one role member.
+type Holders struct {
+	GitHub []string `json:"github"`
+	// Teams are GitHub teams as org/slug.
+	Teams []string `json:"teams"`
+	Slack []string `json:"slack"`
+}
+
+// Person pairs a GitHub login with a Slack user id.
+type Person struct {
+	GitHub string `json:"github"`
+	Slack  string `json:"slack"`
+}
+
+// Load reads the file at path (optional when empty), applies the
+// environment and defaults, and validates the result.
+func Load(path string, env func(string) string) (Config, error) {
+	var cfg Config
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("reading config: %w", err)
+		}
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("invalid config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	cfg.applyDefaults()
+	if cfg.GitHub.PrivateKey == "" && cfg.GitHub.PrivateKeyFile != "" {
+		key, err := os.ReadFile(cfg.GitHub.PrivateKeyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("reading github.privateKeyFile: %w", err)
+		}
+		cfg.GitHub.PrivateKey = Secret(key)
+	}
+	return cfg, cfg.Validate()
+}
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.Listen, ":8080")
+	setDefault(&c.Database, "sopbot.db")
+	setDefault(&c.GitHub.BaseURL, "https://api.github.com/")
+	setDefault(&c.Slack.APIURL, "https://slack.com/api/")
+	setDefault(&c.LogLevel, "info")
+	if len(c.Slack.ResponseURLPrefixes) == 0 {
+		c.Slack.ResponseURLPrefixes = []string{"https://hooks.slack.com/"}
+	}
+	setDefault(&c.MLflow.UIURL, c.MLflow.BaseURL)
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
+	}
+}
+
+// Validate reports every missing or invalid setting in one error.
+func (c Config) Validate() error {
+	var problems []string
+	missing := func(ok bool, setting, env string) {
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s is missing (set it in the config or %s)", setting, env))
+		}
+	}
+	missing(c.GitHub.AppID > 0, "github.appID", "SOPBOT_GITHUB_APP_ID")
+	missing(c.GitHub.PrivateKey != "", "github.privateKey", "SOPBOT_GITHUB_PRIVATE_KEY or SOPBOT_GITHUB_PRIVATE_KEY_FILE")
+	missing(c.GitHub.WebhookSecret != "", "github.webhookSecret", "SOPBOT_GITHUB_WEBHOOK_SECRET")
+	missing(c.GitHub.Repository != "", "github.repository", "SOPBOT_GITHUB_REPOSITORY")
+	missing(c.GitHub.BotLogin != "", "github.botLogin", "SOPBOT_GITHUB_BOT_LOGIN")
+	missing(c.Slack.SigningSecret != "", "slack.signingSecret", "SOPBOT_SLACK_SIGNING_SECRET")
+	missing(c.Slack.BotToken != "", "slack.botToken", "SOPBOT_SLACK_BOT_TOKEN")
+	missing(c.Slack.Channel != "", "slack.channel", "SOPBOT_SLACK_CHANNEL")
+	missing(c.MLflow.BaseURL != "", "mlflow.baseURL", "SOPBOT_MLFLOW_BASE_URL")
+
+	if c.GitHub.Repository != "" {
+		if owner, name, ok := strings.Cut(c.GitHub.Repository, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			problems = append(problems, fmt.Sprintf("github.repository %q is invalid: use owner/name", c.GitHub.Repository))
+		}
+	}
+	for setting, value := range map[string]string{"github.baseURL": c.GitHub.BaseURL, "slack.apiURL": c.Slack.APIURL, "mlflow.baseURL": c.MLflow.BaseURL} {
+		if value == "" {
+			continue
+		}
+		if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", setting, value))
+		}
+	}
+	problems = append(problems, c.validateRoles()...)
+	if len(problems) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+func (c Config) validateRoles() []string {
+	var problems []string
+	for member, holders := range c.Roles {
+		for _, team := range holders.Teams {
+			if org, slug, ok := strings.Cut(team, "/"); !ok || org == "" || slug == "" {
+				problems = append(problems, fmt.Sprintf("roles[%q].teams: %q is invalid: use org/team-slug", member, team))
+			}
+		}
+		if len(holders.GitHub)+len(holders.Teams) == 0 {
+			problems = append(problems, fmt.Sprintf("roles[%q] names nobody: add github logins or teams", member))
+		}
+	}
+	for i, p := range c.People {
+		if p.GitHub == "" || p.Slack == "" {
+			problems = append(problems, fmt.Sprintf("people[%d] needs both github and slack", i))
+		}
+	}
+	return problems
+}
+
+// envSetting binds one environment variable to a config field.
+type envSetting struct {
+	name string
+	set  func(*Config, string) error
+}
+
+func stringSetting(name string, field func(*Config) *string) envSetting {
+	return envSetting{name, func(c *Config, v string) error { *field(c) = v; return nil }}
+}
+
+func secretSetting(name string, field func(*Config) *Secret) envSetting {
+	return envSetting{name, func(c *Config, v string) error { *field(c) = Secret(v); return nil }}
+}
+
+func intSetting(name string, field func(*Config) *int64) envSetting {
+	return envSetting{name, func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q is not an integer", name, v)
+		}
+		*field(c) = n
+		return nil
+	}}
+}
+
+var envSettings = []envSetting{
+	stringSetting("SOPBOT_LISTEN", func(c *Config) *string { return &c.Listen }),
+	stringSetting("SOPBOT_DATABASE", func(c *Config) *string { return &c.Database }),
+	stringSetting("SOPBOT_SOP_DIR", func(c *Config) *string { return &c.SOPDir }),
+	stringSetting("SOPBOT_LOG_LEVEL", func(c *Config) *string { return &c.LogLevel }),
+	stringSetting("SOPBOT_GITHUB_BASE_URL", func(c *Config) *string { return &c.GitHub.BaseURL }),
+	intSetting("SOPBOT_GITHUB_APP_ID", func(c *Config) *int64 { return &c.GitHub.AppID }),
+	secretSetting("SOPBOT_GITHUB_PRIVATE_KEY", func(c *Config) *Secret { return &c.GitHub.PrivateKey }),
+	stringSetting("SOPBOT_GITHUB_PRIVATE_KEY_FILE", func(c *Config) *string { return &c.GitHub.PrivateKeyFile }),
+	intSetting("SOPBOT_GITHUB_INSTALLATION_ID", func(c *Config) *int64 { return &c.GitHub.InstallationID }),
+	secretSetting("SOPBOT_GITHUB_WEBHOOK_SECRET", func(c *Config) *Secret { return &c.GitHub.WebhookSecret }),
+	stringSetting("SOPBOT_GITHUB_REPOSITORY", func(c *Config) *string { return &c.GitHub.Repository }),
+	stringSetting("SOPBOT_GITHUB_BOT_LOGIN", func(c *Config) *string { return &c.GitHub.BotLogin }),
+	stringSetting("SOPBOT_SLACK_API_URL", func(c *Config) *string { return &c.Slack.APIURL }),
+	secretSetting("SOPBOT_SLACK_BOT_TOKEN", func(c *Config) *Secret { return &c.Slack.BotToken }),
+	secretSetting("SOPBOT_SLACK_SIGNING_SECRET", func(c *Config) *Secret { return &c.Slack.SigningSecret }),
+	stringSetting("SOPBOT_SLACK_CHANNEL", func(c *Config) *string { return &c.Slack.Channel }),
+	stringSetting("SOPBOT_MLFLOW_BASE_URL", func(c *Config) *string { return &c.MLflow.BaseURL }),
+	stringSetting("SOPBOT_MLFLOW_UI_URL", func(c *Config) *string { return &c.MLflow.UIURL }),
+	secretSetting("SOPBOT_MLFLOW_TOKEN", func(c *Config) *Secret { return &c.MLflow.Token }),
+}
+
+// EnvNames lists every environment variable Load reads.
+func EnvNames() []string {
+	names := make([]string, len(envSettings))
+	for i, s := range envSettings {
+		names[i] = s.name
+	}
+	return names
+}
+
+func applyEnv(cfg *Config, env func(string) string) error {
+	var problems []error
+	for _, s := range envSettings {
+		if v := env(s.name); v != "" {
+			if err := s.set(cfg, v); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
+	return errors.Join(problems...)
+}

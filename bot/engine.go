@@ -1,0 +1,203 @@
+package bot
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/sop"
+)
+
+// Request states. A request moves opening → awaiting-review →
+// awaiting-approval → acting → deploying → done, or ends rejected or
+// cancelled; failed means the action needs a person.
+const (
+	StateOpening          = "opening"
+	StateAwaitingReview   = "awaiting-review"
+	StateAwaitingApproval = "awaiting-approval"
+	StateActing           = "acting"
+	StateDeploying        = "deploying"
+	StateDone             = "done"
+	StateRejected         = "rejected"
+	StateCancelled        = "cancelled"
+	StateFailed           = "failed"
+)
+
+// BotActor is the audit actor for the bot's own decisions.
+const BotActor = "sopbot"
+
+// Enqueuer inserts jobs in the caller's transaction; *river.Client
+// implements it.
+type Enqueuer interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Settings are the engine's view of the configuration.
+type Settings struct {
+	// Channel receives notifications in Slack.
+	Channel string
+}
+
+// Engine decides what every event means: the new state, the audit rows and
+// the effects, in the caller's transaction. It makes no network calls.
+type Engine struct {
+	DB        *store.DB
+	Library   *sop.Library
+	Grammar   *Grammar
+	Directory *Directory
+	Queue     Enqueuer
+	Settings  Settings
+	Log       *slog.Logger
+}
+
+// txn is the context of one engine decision.
+type txn struct {
+	ctx        context.Context
+	tx         *sql.Tx
+	deliveryID string
+	effects    int
+}
+
+// Handle applies one event in tx.
+func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
+	t := &txn{ctx: ctx, tx: tx}
+	switch ev := ev.(type) {
+	case CommandIssued:
+		t.deliveryID = ev.DeliveryID
+		return e.handleCommand(t, ev)
+	case ChecklistEdited:
+		t.deliveryID = ev.DeliveryID
+		return e.handleChecklistEdited(t, ev)
+	case ReviewSubmitted:
+		t.deliveryID = ev.DeliveryID
+		return e.handleReview(t, ev)
+	case PullRequestChanged:
+		t.deliveryID = ev.DeliveryID
+		return e.handlePullRequest(t, ev)
+	case IssueClosed:
+		t.deliveryID = ev.DeliveryID
+		return e.handleIssueClosed(t, ev)
+	case IssueOpened:
+		return e.handleIssueOpened(t, ev)
+	case CheckFinished:
+		return e.handleCheckFinished(t, ev)
+	case ActionFinished:
+		return e.handleActionFinished(t, ev)
+	}
+	return fmt.Errorf("unknown event %T", ev)
+}
+
+// enqueue inserts one effect in the decision's transaction.
+func (e *Engine) enqueue(t *txn, args river.JobArgs) error {
+	if _, err := e.Queue.InsertTx(t.ctx, t.tx, args, nil); err != nil {
+		return fmt.Errorf("enqueuing %s: %w", args.Kind(), err)
+	}
+	t.effects++
+	return nil
+}
+
+// marker returns a key unique to this decision's next effect, so a retried
+// comment finds its earlier attempt.
+func (t *txn) marker() string {
+	return fmt.Sprintf("%s/%d", t.deliveryID, t.effects)
+}
+
+func (e *Engine) audit(t *txn, requestID int64, actor, action string, detail any) error {
+	text := ""
+	switch d := detail.(type) {
+	case nil:
+	case string:
+		text = d
+	default:
+		data, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encoding audit detail: %w", err)
+		}
+		text = string(data)
+	}
+	return e.DB.AppendAudit(t.ctx, t.tx, store.AuditEntry{
+		RequestID: requestID, Actor: actor, Action: action, Detail: text, DeliveryID: t.deliveryID,
+	})
+}
+
+// comment posts a comment on the request's issue.
+func (e *Engine) comment(t *txn, req store.Request, body string) error {
+	if req.IssueNumber == 0 {
+		return nil
+	}
+	return e.enqueue(t, CommentArgs{RequestID: req.ID, Issue: req.IssueNumber, Body: body, Marker: t.marker()})
+}
+
+// reply answers a command where it was typed.
+func (e *Engine) reply(t *txn, origin store.Origin, text string, ephemeral bool) error {
+	return e.enqueue(t, ReplyArgs{Origin: origin, Text: text, Ephemeral: ephemeral, Marker: t.marker()})
+}
+
+// sopOf returns the SOP a request runs.
+//
+// NOTE: requests run the library's current SOP of the same id; the
+// revision and source they were opened under are stored for the record but
+// not yet used to run them.
+func (e *Engine) sopOf(req store.Request) (*sop.SOP, error) {
+	s, ok := e.Library.Get(req.SOPID)
+	if !ok || s.Binding == nil {
+		return nil, fmt.Errorf("request %d runs %s, which the SOP library no longer has", req.ID, req.SOPID)
+	}
+	return s, nil
+}
+
+// setState moves a request to state, with an audit row and a label update.
+func (e *Engine) setState(t *txn, req *store.Request, state, reason string) error {
+	if req.State == state {
+		return nil
+	}
+	from := req.State
+	if err := e.DB.SetState(t.ctx, t.tx, req.ID, state, reason); err != nil {
+		return err
+	}
+	req.State, req.Reason = state, reason
+	if err := e.audit(t, req.ID, BotActor, "state changed", map[string]string{"from": from, "to": state, "reason": reason}); err != nil {
+		return err
+	}
+	e.Log.Info("request state changed", "request_id", req.ID, "sop", req.SOPID, "from", from, "to", state)
+	if req.IssueNumber == 0 {
+		return nil
+	}
+	return e.enqueue(t, LabelsArgs{RequestID: req.ID})
+}
+
+// findRequest resolves a command's request reference.
+func (e *Engine) findRequest(t *txn, ref RequestRef) (store.Request, error) {
+	var req store.Request
+	var err error
+	if ref.Issue > 0 {
+		req, err = e.DB.RequestByIssue(t.ctx, t.tx, ref.Issue)
+	} else {
+		req, err = e.DB.GetRequest(t.ctx, t.tx, ref.ID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return req, &UsageError{Problem: fmt.Sprintf("No request %s. Use the number of an issue that sopbot opened.", ref)}
+	}
+	return req, err
+}
+
+// isRequester reports whether the actor opened the request.
+func isRequester(req store.Request, actor Actor) bool {
+	if actor.Login != "" && strings.EqualFold(actor.Login, req.RequesterLogin) {
+		return true
+	}
+	return actor.Slack != "" && actor.Slack == req.RequesterSlack
+}
+
+// Labels returns the labels a request's issue carries in its state.
+func Labels(req store.Request) []string {
+	return []string{"sopbot", "sop:" + req.SOPID, "state:" + req.State}
+}

@@ -1,0 +1,95 @@
+package bot
+
+import "github.com/sopbot/sopbot/bot/store"
+
+// Event is one normalized input to the engine: a delivery turned into what
+// it means for requests, or the result of an effect.
+type Event interface{ eventName() string }
+
+// CommandIssued is a command typed in Slack or in a GitHub comment.
+type CommandIssued struct {
+	DeliveryID     string
+	Actor          Actor
+	Line           string
+	Origin         store.Origin
+	InstallationID int64
+}
+
+// ChecklistEdited is an edit of a request issue's body. OldBody is the
+// body before the edit; HasOld is false when GitHub sent no previous body,
+// which means the body did not change.
+type ChecklistEdited struct {
+	DeliveryID string
+	Actor      Actor
+	Issue      int
+	OldBody    string
+	NewBody    string
+	HasOld     bool
+}
+
+// ReviewSubmitted is a pull request review being submitted or dismissed.
+type ReviewSubmitted struct {
+	DeliveryID string
+	Actor      Actor
+	PR         int
+	PRBody     string
+	PRAuthor   string
+	HeadSHA    string
+	ReviewID   int64
+	// State is "approved", "changes_requested", "commented" or
+	// "dismissed".
+	State    string
+	Body     string
+	CommitID string
+}
+
+// PullRequestChanged is a pull request opened, edited, reopened or pushed to.
+type PullRequestChanged struct {
+	DeliveryID string
+	Actor      Actor
+	PR         int
+	Body       string
+	HeadSHA    string
+	Action     string
+}
+
+// IssueClosed is a request issue closed by a person.
+type IssueClosed struct {
+	DeliveryID string
+	Actor      Actor
+	Issue      int
+}
+
+// IssueOpened is the result of opening a request's issue.
+type IssueOpened struct {
+	RequestID int64
+	Number    int
+	URL       string
+}
+
+// CheckFinished is the result of a check the bot runs for an item.
+type CheckFinished struct {
+	RequestID int64
+	Key       string
+	Passed    bool
+	Evidence  string
+}
+
+// ActionFinished is the result of the action that runs when the approval
+// gate opens.
+type ActionFinished struct {
+	RequestID int64
+	Succeeded bool
+	Summary   string // Markdown for the issue comment
+	Result    string // JSON for the request's record
+	Error     string
+}
+
+func (CommandIssued) eventName() string      { return "command" }
+func (ChecklistEdited) eventName() string    { return "checklist_edited" }
+func (ReviewSubmitted) eventName() string    { return "review" }
+func (PullRequestChanged) eventName() string { return "pull_request" }
+func (IssueClosed) eventName() string        { return "issue_closed" }
+func (IssueOpened) eventName() string        { return "issue_opened" }
+func (CheckFinished) eventName() string      { return "check_finished" }
+func (ActionFinished) eventName() string     { return "action_finished" }

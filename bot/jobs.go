@@ -1,0 +1,116 @@
+package bot
+
+import (
+	"github.com/riverqueue/river"
+
+	"github.com/sopbot/sopbot/bot/store"
+)
+
+// ProcessDeliveryArgs processes one stored delivery.
+type ProcessDeliveryArgs struct {
+	DeliveryID string `json:"delivery_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (ProcessDeliveryArgs) Kind() string { return "process_delivery" }
+
+// InsertOpts makes a delivery's processing unique.
+func (ProcessDeliveryArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// OpenIssueArgs opens the GitHub issue of a request.
+type OpenIssueArgs struct {
+	RequestID int64 `json:"request_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (OpenIssueArgs) Kind() string { return "open_issue" }
+
+// InsertOpts makes opening a request's issue unique.
+func (OpenIssueArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// CommentArgs posts a comment on an issue. Marker is a unique hidden key
+// written into the comment, so a retry finds an earlier attempt.
+type CommentArgs struct {
+	RequestID int64  `json:"request_id"`
+	Issue     int    `json:"issue"`
+	Body      string `json:"body"`
+	Marker    string `json:"marker"`
+}
+
+// Kind implements river.JobArgs.
+func (CommentArgs) Kind() string { return "comment" }
+
+// SyncItemsArgs sets the listed checkboxes of a request issue to their
+// stored state, touching no other line.
+type SyncItemsArgs struct {
+	RequestID int64    `json:"request_id"`
+	Keys      []string `json:"keys"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncItemsArgs) Kind() string { return "sync_items" }
+
+// LabelsArgs sets a request issue's labels from its stored state.
+type LabelsArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind implements river.JobArgs.
+func (LabelsArgs) Kind() string { return "labels" }
+
+// CloseIssueArgs closes a request's issue.
+type CloseIssueArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind implements river.JobArgs.
+func (CloseIssueArgs) Kind() string { return "close_issue" }
+
+// ReplyArgs answers a command where it was typed.
+type ReplyArgs struct {
+	Origin    store.Origin `json:"origin"`
+	Text      string       `json:"text"`
+	Ephemeral bool         `json:"ephemeral"`
+	Marker    string       `json:"marker"`
+}
+
+// Kind implements river.JobArgs.
+func (ReplyArgs) Kind() string { return "reply" }
+
+// NotifyArgs posts a message to a Slack channel or user.
+type NotifyArgs struct {
+	Channel string `json:"channel"`
+	Text    string `json:"text"`
+}
+
+// Kind implements river.JobArgs.
+func (NotifyArgs) Kind() string { return "notify" }
+
+// CheckArgs runs a check the bot makes itself for one item.
+type CheckArgs struct {
+	RequestID int64  `json:"request_id"`
+	Key       string `json:"key"`
+	Check     string `json:"check"`
+}
+
+// Kind implements river.JobArgs.
+func (CheckArgs) Kind() string { return "check" }
+
+// ActionArgs runs the action named by the SOP's binding when its approval
+// gate opens.
+type ActionArgs struct {
+	RequestID int64  `json:"request_id" river:"unique"`
+	Action    string `json:"action" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (ActionArgs) Kind() string { return "action" }
+
+// InsertOpts makes an action unique per request.
+func (ActionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 10}
+}

@@ -1,0 +1,49 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/sopbot/sopbot/integrations/github"
+	"github.com/sopbot/sopbot/integrations/mlflow"
+	"github.com/sopbot/sopbot/integrations/slack"
+)
+
+// GitHub is the part of the GitHub REST API the effect workers call.
+// Every call acts in the configured repository as the given installation.
+type GitHub interface {
+	CreateIssue(ctx context.Context, installationID int64, title, body string, labels []string) (github.Issue, error)
+	// FindIssueByMarker returns the newest issue carrying label whose body
+	// contains marker, so a retried create finds its earlier issue.
+	FindIssueByMarker(ctx context.Context, installationID int64, label, marker string) (github.Issue, bool, error)
+	GetIssue(ctx context.Context, installationID int64, number int) (github.Issue, error)
+	EditIssueBody(ctx context.Context, installationID int64, number int, body string) error
+	ReplaceLabels(ctx context.Context, installationID int64, number int, labels []string) error
+	CreateComment(ctx context.Context, installationID int64, number int, body string) (github.Comment, error)
+	// FindComment reports whether a comment on the issue contains marker.
+	FindComment(ctx context.Context, installationID int64, number int, marker string) (bool, error)
+	CloseIssue(ctx context.Context, installationID int64, number int) error
+	IsTeamMember(ctx context.Context, installationID int64, org, team, login string) (bool, error)
+	// RepositoryInstallation looks up the installation id of the configured
+	// repository with the app's own credentials.
+	RepositoryInstallation(ctx context.Context) (int64, error)
+}
+
+// Slack is the part of the Slack API the effect workers call.
+type Slack interface {
+	// Respond posts to a slash command's response_url.
+	Respond(ctx context.Context, responseURL string, msg slack.Message) error
+	// Post sends a message to a channel or user with chat.postMessage.
+	Post(ctx context.Context, channel string, msg slack.Message) error
+}
+
+// Registry is the part of the MLflow model registry the actions call.
+type Registry interface {
+	GetModelVersion(ctx context.Context, name, version string) (mlflow.ModelVersion, error)
+	GetModelVersionByAlias(ctx context.Context, name, alias string) (mlflow.ModelVersion, error)
+	SearchModelVersions(ctx context.Context, name string) ([]mlflow.ModelVersion, error)
+	TransitionStage(ctx context.Context, name, version, stage string, archiveExisting bool) (mlflow.ModelVersion, error)
+	SetModelVersionTag(ctx context.Context, name, version, key, value string) error
+	SetAlias(ctx context.Context, name, alias, version string) error
+	// ModelURL returns the registry UI address of a model version.
+	ModelURL(name, version string) string
+}

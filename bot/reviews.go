@@ -1,0 +1,252 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/sopbot/sopbot/bot/store"
+)
+
+// Review states as GitHub webhooks send them.
+const (
+	ReviewApproved         = "approved"
+	ReviewChangesRequested = "changes_requested"
+	ReviewCommented        = "commented"
+	ReviewDismissed        = "dismissed"
+)
+
+var (
+	issueMention = regexp.MustCompile(`(?:^|[\s(\[,;])#([1-9][0-9]{0,9})\b`)
+	issueURL     = regexp.MustCompile(`https?://\S+?/issues/([1-9][0-9]{0,9})\b`)
+	fencedCode   = regexp.MustCompile("(?s)```.*?```|~~~.*?~~~")
+	htmlComment  = regexp.MustCompile(`(?s)<!--.*?-->`)
+)
+
+// referencedIssues returns the issue numbers a pull request body mentions
+// as "#N" or as an issue URL, outside code blocks, quotes and HTML
+// comments, in order of appearance.
+func referencedIssues(body string) []int {
+	body = htmlComment.ReplaceAllString(fencedCode.ReplaceAllString(body, ""), "")
+	var lines []string
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), ">") {
+			lines = append(lines, line)
+		}
+	}
+	body = strings.Join(lines, "\n")
+	seen := map[int]bool{}
+	var out []int
+	for _, pattern := range []*regexp.Regexp{issueMention, issueURL} {
+		for _, m := range pattern.FindAllStringSubmatch(body, -1) {
+			n, _ := strconv.Atoi(m[1])
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// linkedRequest finds the request a pull request belongs to: the stored
+// link, or the first open request issue its body references.
+func (e *Engine) linkedRequest(t *txn, pr int, body, head string) (store.Request, bool, error) {
+	id, _, err := e.DB.PullRequestLink(t.ctx, t.tx, pr)
+	if err == nil {
+		req, err := e.DB.GetRequest(t.ctx, t.tx, id)
+		return req, err == nil, err
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.Request{}, false, err
+	}
+	for _, n := range referencedIssues(body) {
+		req, err := e.DB.RequestByIssue(t.ctx, t.tx, n)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && req.Terminal()) {
+			continue
+		}
+		if err != nil {
+			return req, false, err
+		}
+		if err := e.DB.LinkPullRequest(t.ctx, t.tx, pr, req.ID, head); err != nil {
+			return req, false, err
+		}
+		if err := e.audit(t, req.ID, BotActor, "pull request linked", map[string]any{"pull_request": pr, "head": head}); err != nil {
+			return req, false, err
+		}
+		note := fmt.Sprintf("Linked pull request #%d. Approving reviews on it by an approver sign the approval step; a new push voids them.", pr)
+		return req, true, e.comment(t, req, note)
+	}
+	return store.Request{}, false, nil
+}
+
+func (e *Engine) handlePullRequest(t *txn, ev PullRequestChanged) error {
+	req, ok, err := e.linkedRequest(t, ev.PR, ev.Body, ev.HeadSHA)
+	if err != nil || !ok || req.Terminal() {
+		return err
+	}
+	if ev.Action != "synchronize" {
+		return nil
+	}
+	if err := e.DB.LinkPullRequest(t.ctx, t.tx, ev.PR, req.ID, ev.HeadSHA); err != nil {
+		return err
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	why := fmt.Sprintf("new commits pushed to #%d (head %s)", ev.PR, shortSHA(ev.HeadSHA))
+	n, err := e.revoke(t, &req, s, func(so store.Signoff) bool { return so.Via == ViaReview && so.PRNumber == ev.PR }, why)
+	if err != nil || n == 0 {
+		return err
+	}
+	text := fmt.Sprintf("%d approval(s) from pull request #%d no longer count: %s. Approvers, please review the new commits.", n, ev.PR, why)
+	if req.State == StateActing || req.State == StateDeploying {
+		text += " The approved action had already started and is not undone."
+	}
+	if err := e.comment(t, req, text); err != nil {
+		return err
+	}
+	return e.advance(t, &req, s)
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func (e *Engine) handleReview(t *txn, ev ReviewSubmitted) error {
+	req, ok, err := e.linkedRequest(t, ev.PR, ev.PRBody, ev.HeadSHA)
+	if err != nil || !ok {
+		return err
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	switch ev.State {
+	case ReviewApproved:
+		return e.reviewApproved(t, &req, ev)
+	case ReviewChangesRequested:
+		if reason := e.mayReject(req, s, ev.Actor); reason != "" {
+			return e.audit(t, req.ID, ev.Actor.Login, "review ignored", map[string]any{"pull_request": ev.PR, "state": ev.State, "why": reason})
+		}
+		reason := strings.TrimSpace(ev.Body)
+		if reason == "" {
+			reason = fmt.Sprintf("changes requested on #%d", ev.PR)
+		}
+		return e.reject(t, &req, ev.Actor, reason, fmt.Sprintf("review %d on #%d", ev.ReviewID, ev.PR))
+	case ReviewDismissed:
+		ref := strconv.FormatInt(ev.ReviewID, 10)
+		n, err := e.revoke(t, &req, s, func(so store.Signoff) bool { return so.Via == ViaReview && so.Ref == ref }, fmt.Sprintf("review %s on #%d dismissed", ref, ev.PR))
+		if err != nil || n == 0 {
+			return err
+		}
+		if err := e.comment(t, req, fmt.Sprintf("The approving review by @%s on #%d was dismissed, so that sign-off no longer counts.", ev.Actor.Login, ev.PR)); err != nil {
+			return err
+		}
+		return e.advance(t, &req, s)
+	}
+	return nil // a plain "commented" review changes nothing
+}
+
+func (e *Engine) reviewApproved(t *txn, req *store.Request, ev ReviewSubmitted) error {
+	s, err := e.sopOf(*req)
+	if err != nil {
+		return err
+	}
+	_, head, err := e.DB.PullRequestLink(t.ctx, t.tx, ev.PR)
+	if err != nil {
+		return err
+	}
+	reason := ""
+	if head != "" && ev.CommitID != "" && ev.CommitID != head {
+		reason = fmt.Sprintf("it approves commit %s, but the pull request's head is %s.", shortSHA(ev.CommitID), shortSHA(head))
+	}
+	member := ""
+	if reason == "" {
+		member, reason, err = e.judgeSign(t, *req, s, ev.Actor)
+		if err != nil {
+			return err
+		}
+	}
+	if reason != "" {
+		members, _ := s.ApprovalMembers()
+		if err := e.audit(t, req.ID, ev.Actor.Login, "review ignored", map[string]any{"pull_request": ev.PR, "state": ev.State, "why": reason}); err != nil {
+			return err
+		}
+		if !holdsAny(ev.Actor, members) && !isRequester(*req, ev.Actor) {
+			return nil // a review by someone outside the approval roles is not a sign-off attempt
+		}
+		return e.comment(t, *req, fmt.Sprintf("@%s, your approving review on #%d does not sign the approval: %s", ev.Actor.Login, ev.PR, reason))
+	}
+	so := store.Signoff{Via: ViaReview, Ref: strconv.FormatInt(ev.ReviewID, 10), PRNumber: ev.PR, CommitSHA: ev.CommitID}
+	if err := e.sign(t, req, s, ev.Actor, member, so); err != nil {
+		return err
+	}
+	return e.advance(t, req, s)
+}
+
+func (e *Engine) handleActionFinished(t *txn, ev ActionFinished) error {
+	req, err := e.DB.GetRequest(t.ctx, t.tx, ev.RequestID)
+	if err != nil {
+		return err
+	}
+	if req.State != StateActing {
+		return nil // a retried job already recorded it
+	}
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	if err := e.DB.SetResult(t.ctx, t.tx, req.ID, ev.Result); err != nil {
+		return err
+	}
+	mention := "@" + req.RequesterLogin
+	if req.RequesterSlack != "" {
+		mention = "<@" + req.RequesterSlack + ">"
+	}
+	if !ev.Succeeded {
+		if err := e.audit(t, req.ID, BotActor, "action failed", map[string]string{"action": s.Binding.OnApproved, "error": ev.Error}); err != nil {
+			return err
+		}
+		if err := e.setState(t, &req, StateFailed, ev.Error); err != nil {
+			return err
+		}
+		text := fmt.Sprintf("❌ `%s` failed: %s\nNothing further runs for this request. Fix the cause, then `/mlops cancel %s` and open a new request.", s.Binding.OnApproved, ev.Error, req.Label())
+		if err := e.comment(t, req, text); err != nil {
+			return err
+		}
+		return e.notify(t, fmt.Sprintf("%s: %s failed for %s %s: %s", mention, s.Binding.OnApproved, req.Label(), req.IssueURL, ev.Error))
+	}
+	if err := e.audit(t, req.ID, BotActor, "action succeeded", ev.Result); err != nil {
+		return err
+	}
+	if err := e.comment(t, req, "✅ "+ev.Summary); err != nil {
+		return err
+	}
+	if err := e.notify(t, fmt.Sprintf("%s: %s — %s %s", mention, s.RenderTitle(req.Params), plainSummary(ev.Summary), req.IssueURL)); err != nil {
+		return err
+	}
+	if err := e.setState(t, &req, StateDeploying, "action succeeded"); err != nil {
+		return err
+	}
+	return e.advance(t, &req, s)
+}
+
+func (e *Engine) notify(t *txn, text string) error {
+	if e.Settings.Channel == "" {
+		return nil
+	}
+	return e.enqueue(t, NotifyArgs{Channel: e.Settings.Channel, Text: text})
+}
+
+// plainSummary keeps the first line of a Markdown summary for Slack.
+func plainSummary(summary string) string {
+	first, _, _ := strings.Cut(summary, "\n")
+	return strings.ReplaceAll(first, "**", "*")
+}

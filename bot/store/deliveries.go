@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Delivery is one inbound webhook or Slack request, stored before it is
+// acknowledged.
+type Delivery struct {
+	ID             string
+	Source         string
+	Event          string
+	Action         string
+	InstallationID int64
+	Payload        []byte
+	ReceivedAt     time.Time
+	ProcessedAt    time.Time
+	Outcome        string
+}
+
+// InsertDelivery stores d unless a delivery with its id exists. It reports
+// whether the row is new.
+func (db *DB) InsertDelivery(ctx context.Context, tx *sql.Tx, d Delivery) (bool, error) {
+	result, err := tx.ExecContext(ctx, `INSERT INTO deliveries
+		(id, source, event, action, installation_id, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		d.ID, d.Source, d.Event, d.Action, d.InstallationID, d.Payload, timestamp(db.Now()))
+	if err != nil {
+		return false, fmt.Errorf("storing delivery %s: %w", d.ID, err)
+	}
+	n, err := result.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("storing delivery %s: %w", d.ID, err)
+	}
+	return n == 1, nil
+}
+
+// GetDelivery loads one delivery.
+func (db *DB) GetDelivery(ctx context.Context, tx *sql.Tx, id string) (Delivery, error) {
+	var d Delivery
+	var received string
+	var processed sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT id, source, event, action, installation_id, payload,
+		received_at, processed_at, outcome FROM deliveries WHERE id = ?`, id).
+		Scan(&d.ID, &d.Source, &d.Event, &d.Action, &d.InstallationID, &d.Payload, &received, &processed, &d.Outcome)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("delivery %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, fmt.Errorf("loading delivery %s: %w", id, err)
+	}
+	d.ReceivedAt = parseTime(received)
+	if processed.Valid {
+		d.ProcessedAt = parseTime(processed.String)
+	}
+	return d, nil
+}
+
+// MarkProcessed records the outcome of processing a delivery.
+func (db *DB) MarkProcessed(ctx context.Context, tx *sql.Tx, id, outcome string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET processed_at = ?, outcome = ? WHERE id = ?`,
+		timestamp(db.Now()), outcome, id)
+	if err != nil {
+		return fmt.Errorf("marking delivery %s processed: %w", id, err)
+	}
+	return nil
+}
+
+// CountDeliveries returns how many deliveries are stored and how many of
+// them are processed.
+func (db *DB) CountDeliveries(ctx context.Context) (total, processed int, err error) {
+	err = db.SQL.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(processed_at) FROM deliveries`).Scan(&total, &processed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting deliveries: %w", err)
+	}
+	return total, processed, nil
+}

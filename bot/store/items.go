@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Item is the stored state of one checklist entry of a request.
+type Item struct {
+	RequestID  int64
+	Key        string
+	Section    string
+	Checked    bool
+	ByLogin    string
+	ByMember   string
+	At         time.Time
+	DeliveryID string
+	Evidence   string
+}
+
+// InsertItems stores the unticked checklist of a new request.
+func (db *DB) InsertItems(ctx context.Context, tx *sql.Tx, requestID int64, items []Item) error {
+	for _, item := range items {
+		_, err := tx.ExecContext(ctx, `INSERT INTO items (request_id, key, section) VALUES (?, ?, ?)`,
+			requestID, item.Key, item.Section)
+		if err != nil {
+			return fmt.Errorf("storing item %s of request %d: %w", item.Key, requestID, err)
+		}
+	}
+	return nil
+}
+
+// Items returns a request's checklist keyed by item key.
+func (db *DB) Items(ctx context.Context, tx *sql.Tx, requestID int64) (map[string]Item, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT key, section, checked, by_login, by_member, at, delivery_id, evidence
+		FROM items WHERE request_id = ?`, requestID)
+	if err != nil {
+		return nil, fmt.Errorf("loading items of request %d: %w", requestID, err)
+	}
+	defer rows.Close()
+	items := map[string]Item{}
+	for rows.Next() {
+		item := Item{RequestID: requestID}
+		var at string
+		if err := rows.Scan(&item.Key, &item.Section, &item.Checked, &item.ByLogin, &item.ByMember,
+			&at, &item.DeliveryID, &item.Evidence); err != nil {
+			return nil, fmt.Errorf("loading items of request %d: %w", requestID, err)
+		}
+		item.At = parseTime(at)
+		items[item.Key] = item
+	}
+	return items, rows.Err()
+}
+
+// SetItem records a tick or untick.
+func (db *DB) SetItem(ctx context.Context, tx *sql.Tx, item Item) error {
+	at := ""
+	if item.Checked {
+		at = timestamp(db.Now())
+	}
+	result, err := tx.ExecContext(ctx, `UPDATE items SET checked = ?, by_login = ?, by_member = ?, at = ?,
+		delivery_id = ?, evidence = ? WHERE request_id = ? AND key = ?`,
+		item.Checked, item.ByLogin, item.ByMember, at, item.DeliveryID, item.Evidence, item.RequestID, item.Key)
+	if err != nil {
+		return fmt.Errorf("recording item %s of request %d: %w", item.Key, item.RequestID, err)
+	}
+	if n, _ := result.RowsAffected(); n != 1 {
+		return fmt.Errorf("recording item %s of request %d: %w", item.Key, item.RequestID, ErrNotFound)
+	}
+	return nil
+}
+
+// Signoff is one sign-off of a role member on a request.
+type Signoff struct {
+	ID         int64
+	RequestID  int64
+	Member     string
+	Login      string
+	Via        string // checkbox | command | review
+	Ref        string
+	PRNumber   int
+	CommitSHA  string
+	At         time.Time
+	DeliveryID string
+	Revoked    bool
+	RevokedWhy string
+}
+
+// InsertSignoff records a sign-off.
+func (db *DB) InsertSignoff(ctx context.Context, tx *sql.Tx, s Signoff) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO signoffs
+		(request_id, member, login, via, ref, pr_number, commit_sha, at, delivery_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.RequestID, s.Member, s.Login, s.Via, s.Ref, s.PRNumber, s.CommitSHA, timestamp(db.Now()), s.DeliveryID)
+	if err != nil {
+		return fmt.Errorf("recording sign-off of %s on request %d: %w", s.Login, s.RequestID, err)
+	}
+	return nil
+}
+
+// ActiveSignoffs returns the request's sign-offs that are not revoked,
+// oldest first.
+func (db *DB) ActiveSignoffs(ctx context.Context, tx *sql.Tx, requestID int64) ([]Signoff, error) {
+	return db.signoffs(ctx, tx, `request_id = ? AND revoked_at IS NULL`, requestID)
+}
+
+// AllSignoffs returns every sign-off of the request, revoked ones included.
+func (db *DB) AllSignoffs(ctx context.Context, tx *sql.Tx, requestID int64) ([]Signoff, error) {
+	return db.signoffs(ctx, tx, `request_id = ?`, requestID)
+}
+
+func (db *DB) signoffs(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Signoff, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, request_id, member, login, via, ref, pr_number, commit_sha,
+		at, delivery_id, revoked_at IS NOT NULL, revoked_why FROM signoffs WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("loading sign-offs: %w", err)
+	}
+	defer rows.Close()
+	var out []Signoff
+	for rows.Next() {
+		var s Signoff
+		var at string
+		if err := rows.Scan(&s.ID, &s.RequestID, &s.Member, &s.Login, &s.Via, &s.Ref, &s.PRNumber,
+			&s.CommitSHA, &at, &s.DeliveryID, &s.Revoked, &s.RevokedWhy); err != nil {
+			return nil, fmt.Errorf("loading sign-offs: %w", err)
+		}
+		s.At = parseTime(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RevokeSignoff marks one sign-off revoked.
+func (db *DB) RevokeSignoff(ctx context.Context, tx *sql.Tx, id int64, why string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE signoffs SET revoked_at = ?, revoked_why = ? WHERE id = ? AND revoked_at IS NULL`,
+		timestamp(db.Now()), why, id)
+	if err != nil {
+		return fmt.Errorf("revoking sign-off %d: %w", id, err)
+	}
+	return nil
+}
+
+// LinkPullRequest links a pull request to a request, or updates its head.
+func (db *DB) LinkPullRequest(ctx context.Context, tx *sql.Tx, number int, requestID int64, head string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO pull_requests (number, request_id, head_sha, linked_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET request_id = excluded.request_id,
+		head_sha = excluded.head_sha`, number, requestID, head, timestamp(db.Now()))
+	if err != nil {
+		return fmt.Errorf("linking pull request #%d to request %d: %w", number, requestID, err)
+	}
+	return nil
+}
+
+// PullRequestLink returns the request linked to a pull request and the head
+// commit recorded for it.
+func (db *DB) PullRequestLink(ctx context.Context, tx *sql.Tx, number int) (requestID int64, head string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT request_id, head_sha FROM pull_requests WHERE number = ?`, number).
+		Scan(&requestID, &head)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", ErrNotFound
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("loading link of pull request #%d: %w", number, err)
+	}
+	return requestID, head, nil
+}

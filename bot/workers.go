@@ -1,0 +1,302 @@
+package bot
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/integrations/github"
+	"github.com/sopbot/sopbot/integrations/mlflow"
+	"github.com/sopbot/sopbot/integrations/slack"
+	"github.com/sopbot/sopbot/sop"
+)
+
+// Normalizer turns a stored delivery into an engine event. It may call
+// out (to resolve team membership); a nil event means the delivery is
+// ignored, and the string says why.
+type Normalizer interface {
+	Normalize(ctx context.Context, d store.Delivery) (Event, string, error)
+}
+
+// Workers run the jobs the engine enqueues.
+type Workers struct {
+	Engine     *Engine
+	GitHub     GitHub
+	Slack      Slack
+	Registry   Registry
+	Normalizer Normalizer
+	// InstallationID is the configured installation, or zero to look it up.
+	InstallationID int64
+	// ModelPolicy returns the alias that replaces a stage for a model, if any.
+	ModelPolicy func(model, stage string) (alias string, ok bool)
+	Log         *slog.Logger
+
+	installationOnce sync.Mutex
+	installation     int64
+}
+
+// Register adds every worker to workers.
+func (w *Workers) Register(workers *river.Workers) {
+	river.AddWorker(workers, river.WorkFunc(w.processDelivery))
+	river.AddWorker(workers, river.WorkFunc(w.openIssue))
+	river.AddWorker(workers, river.WorkFunc(w.postComment))
+	river.AddWorker(workers, river.WorkFunc(w.syncItems))
+	river.AddWorker(workers, river.WorkFunc(w.setLabels))
+	river.AddWorker(workers, river.WorkFunc(w.closeIssue))
+	river.AddWorker(workers, river.WorkFunc(w.reply))
+	river.AddWorker(workers, river.WorkFunc(w.notify))
+	river.AddWorker(workers, river.WorkFunc(w.runCheck))
+	river.AddWorker(workers, river.WorkFunc(w.runAction))
+}
+
+// apply runs one engine decision in its own transaction.
+func (w *Workers) apply(ctx context.Context, ev Event) error {
+	return w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error { return w.Engine.Handle(ctx, tx, ev) })
+}
+
+// outcome turns an outbound call's error into River's retry decision: a
+// permanent error cancels the job, a rate limit snoozes it for as long as
+// the server asked, anything else is retried with backoff.
+func (w *Workers) outcome(kind string, attrs []any, err error) error {
+	if err == nil {
+		return nil
+	}
+	attrs = append(attrs, "job", kind, "error", err)
+	if d, ok := retryAfter(err); ok {
+		w.Log.Warn("rate limited; retrying later", append(attrs, "retry_after", d.String())...)
+		return river.JobSnooze(d)
+	}
+	if isPermanent(err) {
+		w.Log.Error("job failed permanently", attrs...)
+		return river.JobCancel(err)
+	}
+	w.Log.Warn("job failed; retrying", attrs...)
+	return err
+}
+
+func retryAfter(err error) (time.Duration, bool) {
+	if d, ok := github.RetryAfter(err); ok {
+		return d, true
+	}
+	return slack.RetryAfter(err)
+}
+
+func isPermanent(err error) bool {
+	var usageErr *UsageError
+	return github.IsPermanent(err) || slack.IsPermanent(err) || mlflow.IsPermanent(err) ||
+		errors.Is(err, store.ErrNotFound) || errors.As(err, &usageErr)
+}
+
+func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDeliveryArgs]) error {
+	id := job.Args.DeliveryID
+	var d store.Delivery
+	err := w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = w.Engine.DB.GetDelivery(ctx, tx, id)
+		return err
+	})
+	if err != nil || !d.ProcessedAt.IsZero() {
+		return err
+	}
+	ev, skipped, err := w.Normalizer.Normalize(ctx, d)
+	if err != nil {
+		return w.outcome(job.Kind, []any{"delivery_id", id}, err)
+	}
+	return w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
+		current, err := w.Engine.DB.GetDelivery(ctx, tx, id)
+		if err != nil || !current.ProcessedAt.IsZero() {
+			return err
+		}
+		outcome := "ignored: " + skipped
+		if ev != nil {
+			if err := w.Engine.Handle(ctx, tx, ev); err != nil {
+				return fmt.Errorf("processing delivery %s: %w", id, err)
+			}
+			outcome = "handled: " + ev.eventName()
+		} else {
+			w.Log.Debug("delivery ignored", "delivery_id", id, "event", d.Event, "reason", skipped)
+		}
+		return w.Engine.DB.MarkProcessed(ctx, tx, id, outcome)
+	})
+}
+
+// installationFor returns the GitHub App installation to act as.
+func (w *Workers) installationFor(ctx context.Context, req store.Request) (int64, error) {
+	if req.InstallationID != 0 {
+		return req.InstallationID, nil
+	}
+	if w.InstallationID != 0 {
+		return w.InstallationID, nil
+	}
+	w.installationOnce.Lock()
+	defer w.installationOnce.Unlock()
+	if w.installation != 0 {
+		return w.installation, nil
+	}
+	id, err := w.GitHub.RepositoryInstallation(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("looking up the app installation: %w", err)
+	}
+	w.installation = id
+	return id, nil
+}
+
+// loadRequest reads a request with its SOP and items.
+func (w *Workers) loadRequest(ctx context.Context, id int64) (store.Request, *sop.SOP, map[string]store.Item, error) {
+	var req store.Request
+	var items map[string]store.Item
+	err := w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if req, err = w.Engine.DB.GetRequest(ctx, tx, id); err != nil {
+			return err
+		}
+		items, err = w.Engine.DB.Items(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return req, nil, nil, err
+	}
+	s, err := w.Engine.sopOf(req)
+	return req, s, items, err
+}
+
+func (w *Workers) openIssue(ctx context.Context, job *river.Job[OpenIssueArgs]) error {
+	attrs := []any{"request_id", job.Args.RequestID}
+	req, s, items, err := w.loadRequest(ctx, job.Args.RequestID)
+	if err != nil || req.IssueNumber != 0 {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	inst, err := w.installationFor(ctx, req)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	title, body := RenderIssue(s, req, fmt.Sprintf("R-%d", req.ID), items, w.Engine.Directory, w.modelURL())
+	marker := fmt.Sprintf("sopbot:request=R-%d ", req.ID)
+	issue, found, err := w.GitHub.FindIssueByMarker(ctx, inst, "sopbot", marker)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	if !found {
+		issue, err = w.GitHub.CreateIssue(ctx, inst, title, body, Labels(req))
+		if err != nil {
+			return w.outcome(job.Kind, attrs, err)
+		}
+		w.Log.Info("issue opened", "request_id", req.ID, "issue", issue.Number, "sop", req.SOPID)
+	}
+	return w.apply(ctx, IssueOpened{RequestID: req.ID, Number: issue.Number, URL: issue.HTMLURL})
+}
+
+func (w *Workers) modelURL() func(name, version string) string {
+	if w.Registry == nil {
+		return nil
+	}
+	return w.Registry.ModelURL
+}
+
+func (w *Workers) postComment(ctx context.Context, job *river.Job[CommentArgs]) error {
+	attrs := []any{"request_id", job.Args.RequestID, "issue", job.Args.Issue}
+	req, _, _, err := w.loadRequest(ctx, job.Args.RequestID)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	inst, err := w.installationFor(ctx, req)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	return w.outcome(job.Kind, attrs, w.commentOnce(ctx, inst, job.Args.Issue, job.Args.Body, job.Args.Marker, job.Attempt))
+}
+
+// commentOnce posts a comment carrying a hidden marker. A retry first looks
+// for the marker, so a comment posted before a crash is not posted again.
+func (w *Workers) commentOnce(ctx context.Context, inst int64, issue int, body, marker string, attempt int) error {
+	tag := "<!-- sopbot:effect=" + marker + " -->"
+	if attempt > 1 {
+		found, err := w.GitHub.FindComment(ctx, inst, issue, tag)
+		if err != nil || found {
+			return err
+		}
+	}
+	_, err := w.GitHub.CreateComment(ctx, inst, issue, body+"\n\n"+tag)
+	return err
+}
+
+func (w *Workers) syncItems(ctx context.Context, job *river.Job[SyncItemsArgs]) error {
+	attrs := []any{"request_id", job.Args.RequestID}
+	req, _, items, err := w.loadRequest(ctx, job.Args.RequestID)
+	if err != nil || req.IssueNumber == 0 {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	inst, err := w.installationFor(ctx, req)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	body, changed := issue.Body, false
+	for _, key := range job.Args.Keys {
+		var flipped bool
+		body, flipped = sop.SetChecked(body, key, items[key].Checked)
+		changed = changed || flipped
+	}
+	if !changed {
+		return nil
+	}
+	return w.outcome(job.Kind, attrs, w.GitHub.EditIssueBody(ctx, inst, req.IssueNumber, body))
+}
+
+func (w *Workers) setLabels(ctx context.Context, job *river.Job[LabelsArgs]) error {
+	attrs := []any{"request_id", job.Args.RequestID}
+	req, _, _, err := w.loadRequest(ctx, job.Args.RequestID)
+	if err != nil || req.IssueNumber == 0 {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	inst, err := w.installationFor(ctx, req)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	return w.outcome(job.Kind, attrs, w.GitHub.ReplaceLabels(ctx, inst, req.IssueNumber, Labels(req)))
+}
+
+func (w *Workers) closeIssue(ctx context.Context, job *river.Job[CloseIssueArgs]) error {
+	attrs := []any{"request_id", job.Args.RequestID}
+	req, _, _, err := w.loadRequest(ctx, job.Args.RequestID)
+	if err != nil || req.IssueNumber == 0 {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	inst, err := w.installationFor(ctx, req)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	return w.outcome(job.Kind, attrs, w.GitHub.CloseIssue(ctx, inst, req.IssueNumber))
+}
+
+func (w *Workers) reply(ctx context.Context, job *river.Job[ReplyArgs]) error {
+	origin := job.Args.Origin
+	attrs := []any{"source", origin.Source}
+	switch origin.Source {
+	case "slack":
+		msg := slack.Message{Text: job.Args.Text, Ephemeral: job.Args.Ephemeral}
+		return w.outcome(job.Kind, attrs, w.Slack.Respond(ctx, origin.ResponseURL, msg))
+	case "github":
+		inst, err := w.installationFor(ctx, store.Request{InstallationID: origin.InstallationID})
+		if err != nil {
+			return w.outcome(job.Kind, attrs, err)
+		}
+		return w.outcome(job.Kind, attrs, w.commentOnce(ctx, inst, origin.Issue, job.Args.Text, job.Args.Marker, job.Attempt))
+	}
+	return river.JobCancel(fmt.Errorf("reply to unknown source %q", origin.Source))
+}
+
+func (w *Workers) notify(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	err := w.Slack.Post(ctx, job.Args.Channel, slack.Message{Text: job.Args.Text})
+	return w.outcome(job.Kind, []any{"slack_channel", job.Args.Channel}, err)
+}

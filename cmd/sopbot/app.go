@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/sopbot/sopbot/bot"
+	"github.com/sopbot/sopbot/bot/config"
+	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/handlers"
+	"github.com/sopbot/sopbot/integrations/github"
+	"github.com/sopbot/sopbot/integrations/mlflow"
+	"github.com/sopbot/sopbot/integrations/slack"
+	"github.com/sopbot/sopbot/sop"
+)
+
+// app is the wired bot: store, queue, engine, workers and HTTP edge.
+type app struct {
+	db     *store.DB
+	queue  *river.Client[*sql.Tx]
+	server *handlers.Server
+	engine *bot.Engine
+	log    *slog.Logger
+}
+
+// newApp connects every part from cfg. Nothing runs until run is called.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	lib, err := loadLibrary(cfg.SOPDir)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+
+	directory := bot.NewDirectory(cfg, clients.github)
+	grammar := bot.NewGrammar(lib)
+	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
+		Settings: bot.Settings{Channel: cfg.Slack.Channel}, Log: log}
+	workers := &bot.Workers{
+		Engine: engine, GitHub: clients.github, Slack: clients.slack, Registry: clients.mlflow,
+		Normalizer:     &handlers.Normalizer{Directory: directory, BotLogin: cfg.GitHub.BotLogin},
+		InstallationID: cfg.GitHub.InstallationID, ModelPolicy: modelPolicy(cfg.MLflow), Log: log,
+	}
+	queue, err := newQueue(db, workers, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	engine.Queue = queue
+
+	server := &handlers.Server{
+		DB: db, Queue: queue, Grammar: grammar,
+		GitHubSecret: []byte(cfg.GitHub.WebhookSecret.Reveal()), SlackSecret: []byte(cfg.Slack.SigningSecret.Reveal()),
+		Repository: cfg.GitHub.Repository, SlashCommand: bot.Prefix, Log: log,
+	}
+	return &app{db: db, queue: queue, server: server, engine: engine, log: log}, nil
+}
+
+type clients struct {
+	github *github.Client
+	slack  *slack.Client
+	mlflow *mlflow.Client
+}
+
+func newClients(cfg config.Config) (clients, error) {
+	owner, repo, _ := strings.Cut(cfg.GitHub.Repository, "/")
+	var c clients
+	var err error
+	c.github, err = github.New(github.Config{BaseURL: cfg.GitHub.BaseURL, AppID: cfg.GitHub.AppID,
+		PrivateKey: []byte(cfg.GitHub.PrivateKey.Reveal()), Owner: owner, Repo: repo})
+	if err != nil {
+		return c, fmt.Errorf("configuring GitHub: %w", err)
+	}
+	c.slack, err = slack.New(slack.Config{APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken.Reveal(),
+		ResponseURLPrefixes: cfg.Slack.ResponseURLPrefixes})
+	if err != nil {
+		return c, fmt.Errorf("configuring Slack: %w", err)
+	}
+	c.mlflow, err = mlflow.New(mlflow.Config{BaseURL: cfg.MLflow.BaseURL, UIURL: cfg.MLflow.UIURL, Token: cfg.MLflow.Token.Reveal()})
+	if err != nil {
+		return c, fmt.Errorf("configuring MLflow: %w", err)
+	}
+	return c, nil
+}
+
+func loadLibrary(dir string) (*sop.Library, error) {
+	if dir == "" {
+		return sop.Embedded()
+	}
+	lib, err := sop.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading SOP library from %s: %w", dir, err)
+	}
+	return lib, nil
+}
+
+// modelPolicy returns the lookup of per-model aliases from the config.
+func modelPolicy(cfg config.MLflow) func(model, stage string) (string, bool) {
+	return func(model, stage string) (string, bool) {
+		alias, ok := cfg.Models[model].Aliases[stage]
+		return alias, ok && alias != ""
+	}
+}
+
+func newQueue(db *store.DB, w *bot.Workers, log *slog.Logger) (*river.Client[*sql.Tx], error) {
+	workers := river.NewWorkers()
+	w.Register(workers)
+	client, err := river.NewClient(riversqlite.New(db.SQL), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}},
+		Workers:           workers,
+		FetchCooldown:     50 * time.Millisecond,
+		FetchPollInterval: 50 * time.Millisecond,
+		Logger:            log.With("component", "queue"),
+		// Jobs that fail keep retrying with River's exponential backoff;
+		// an action sets its own lower attempt limit.
+		MaxAttempts: 25,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting job queue: %w", err)
+	}
+	return client, nil
+}
+
+// run serves HTTP on ln and works the queue until ctx is cancelled.
+func (a *app) run(ctx context.Context, ln net.Listener) error {
+	if err := a.queue.Start(ctx); err != nil {
+		return fmt.Errorf("starting job queue: %w", err)
+	}
+	srv := &http.Server{Handler: a.server.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a.log.Info("sopbot serving", "address", ln.Addr().String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if stopErr := srv.Shutdown(shutdown); stopErr != nil && err == nil {
+		err = stopErr
+	}
+	if stopErr := a.queue.Stop(shutdown); stopErr != nil && err == nil {
+		err = stopErr
+	}
+	a.log.Info("sopbot stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, a.db.Close())
+}

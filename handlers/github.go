@@ -1,0 +1,120 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/integrations/github"
+)
+
+// handledEvents are the GitHub events the bot stores; others are
+// acknowledged and dropped.
+var handledEvents = map[string]bool{
+	"issues": true, "issue_comment": true, "pull_request": true, "pull_request_review": true,
+}
+
+// envelope is the part of every webhook payload the edge reads before
+// storing it.
+type envelope struct {
+	Action       string `json:"action"`
+	Installation *struct {
+		ID int64 `json:"id"`
+	} `json:"installation"`
+	Repository *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+}
+
+func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxGitHubBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		s.Log.Warn("webhook rejected", "reason", "body too large")
+		problem(w, http.StatusRequestEntityTooLarge, "body exceeds 25 MB")
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusBadRequest, "reading body failed")
+		return
+	}
+	if err := github.VerifySignature(s.GitHubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
+		s.Log.Warn("webhook rejected", "reason", "signature", "error", err)
+		problem(w, http.StatusUnauthorized, "invalid or missing X-Hub-Signature-256")
+		return
+	}
+
+	event, deliveryID := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery")
+	if event == "" || deliveryID == "" || len(deliveryID) > 100 {
+		problem(w, http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery header")
+		return
+	}
+	payload, err := webhookPayload(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		problem(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var env envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		problem(w, http.StatusBadRequest, "payload is not valid JSON: "+err.Error())
+		return
+	}
+
+	attrs := []any{"github_delivery_id", deliveryID, "event", event, "action", env.Action}
+	if event == "ping" {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "pong"})
+		return
+	}
+	if !handledEvents[event] {
+		s.Log.Debug("webhook ignored", append(attrs, "reason", "event not handled")...)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "event not handled"})
+		return
+	}
+	if env.Repository == nil || !strings.EqualFold(env.Repository.FullName, s.Repository) {
+		s.Log.Info("webhook ignored", append(attrs, "reason", "repository not configured")...)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "repository not configured"})
+		return
+	}
+
+	d := store.Delivery{ID: "github:" + deliveryID, Source: "github", Event: event, Action: env.Action, Payload: payload}
+	if env.Installation != nil {
+		d.InstallationID = env.Installation.ID
+	}
+	fresh, err := s.persist(r.Context(), d)
+	if err != nil {
+		s.Log.Error("storing webhook failed", append(attrs, "error", err)...)
+		problem(w, http.StatusServiceUnavailable, "could not store the delivery; retry later")
+		return
+	}
+	status := "queued"
+	if !fresh {
+		status = "duplicate"
+	}
+	s.Log.Debug("webhook stored", append(attrs, "status", status)...)
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": status, "delivery": deliveryID})
+}
+
+// webhookPayload returns the JSON of a delivery sent as application/json
+// or, for webhooks configured that way, as a form with a payload field.
+func webhookPayload(contentType string, body []byte) ([]byte, error) {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, errors.New("missing or invalid Content-Type: use application/json")
+	}
+	switch mediaType {
+	case "application/json":
+		return body, nil
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil || form.Get("payload") == "" {
+			return nil, errors.New("form body has no payload field")
+		}
+		return []byte(form.Get("payload")), nil
+	}
+	return nil, errors.New("unsupported Content-Type " + mediaType + ": use application/json")
+}

@@ -1,0 +1,84 @@
+package mlflowfake
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// handler serves one endpoint. It returns the readable call line, the
+// response body on success, or an MLflow error.
+type handler func(w http.ResponseWriter, r *http.Request) (call string, response any, apiErr *apiError)
+
+func (f *Fake) routes() map[string]handler {
+	return map[string]handler{
+		"GET model-versions/get":               f.getModelVersion,
+		"GET model-versions/search":            f.searchModelVersions,
+		"POST model-versions/transition-stage": f.transitionStage,
+		"POST model-versions/set-tag":          f.setModelVersionTag,
+		"GET registered-models/alias":          f.getByAlias,
+		"POST registered-models/alias":         f.setAlias,
+		"GET registered-models/get":            f.getRegisteredModel,
+	}
+}
+
+func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	endpoint := strings.TrimPrefix(r.URL.Path, apiPrefix)
+	request := r.Method + " " + endpoint
+
+	if status, ok := f.takeFailure(endpoint); ok {
+		f.finish(w, request+" (injected)", nil, &apiError{status, codeForStatus(status), "injected failure"})
+		return
+	}
+	if apiErr := f.checkAuthorization(r); apiErr != nil {
+		f.finish(w, request, nil, apiErr)
+		return
+	}
+
+	serve, ok := f.routes()[request]
+	if !ok || !strings.HasPrefix(r.URL.Path, apiPrefix) {
+		f.finish(w, request, nil, &apiError{http.StatusNotFound, codeEndpoint, "no such endpoint: " + request})
+		return
+	}
+
+	call, response, apiErr := serve(w, r)
+	if call == "" {
+		call = request
+	}
+	f.finish(w, call, response, apiErr)
+}
+
+// finish records call with its outcome and writes the response.
+func (f *Fake) finish(w http.ResponseWriter, call string, response any, apiErr *apiError) {
+	if apiErr != nil {
+		f.record(fmt.Sprintf("%s → %d %s", call, apiErr.status, apiErr.code))
+		writeError(w, apiErr)
+		return
+	}
+
+	f.record(call)
+	if response == nil {
+		response = struct{}{}
+	}
+	writeJSON(w, http.StatusOK, response)
+}
+
+func (f *Fake) checkAuthorization(r *http.Request) *apiError {
+	f.mu.Lock()
+	required := f.authorization
+	f.mu.Unlock()
+
+	if required == "" || r.Header.Get("Authorization") == required {
+		return nil
+	}
+	return &apiError{http.StatusUnauthorized, codeUnauthenticated, "missing or wrong credentials"}
+}
+
+// requiredQuery returns the query parameter key and rejects an empty one.
+func requiredQuery(r *http.Request, key string) (string, *apiError) {
+	value := r.URL.Query().Get(key)
+	if value == "" {
+		return "", invalidParam("Missing value for required parameter '%s'.", key)
+	}
+	return value, nil
+}

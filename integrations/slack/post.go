@@ -1,0 +1,40 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/slack-go/slack"
+)
+
+// errNoBotToken is returned by Post when Config.BotToken was empty.
+var errNoBotToken = errors.New("no bot token configured: set BotToken in the Slack config")
+
+// Post sends msg to a channel or user ID with chat.postMessage. It ignores
+// msg.Ephemeral and msg.ReplaceOriginal, which apply to response_url replies
+// only.
+//
+// Slack reports most failures as HTTP 200 with "ok": false, and the error
+// then names Slack's error code (for example channel_not_found).
+func (c *Client) Post(ctx context.Context, channel string, msg Message) error {
+	if !c.hasToken {
+		return fmt.Errorf("posting message to %s: %w", channel, errNoBotToken)
+	}
+
+	options := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}
+	if len(msg.Blocks) > 0 {
+		options = append(options, slack.MsgOptionBlocks(msg.Blocks...))
+	}
+
+	_, _, err := c.api.PostMessageContext(ctx, channel, options...)
+	if err == nil {
+		return nil
+	}
+
+	var apiErr slack.SlackErrorResponse
+	if errors.As(err, &apiErr) {
+		return fmt.Errorf("posting message to %s: Slack API error %w", channel, err)
+	}
+	return fmt.Errorf("posting message to %s: %w", channel, err)
+}

@@ -1,0 +1,176 @@
+package slackfake
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+)
+
+// Timestamp is the message ts that the fake returns for every posted message.
+const Timestamp = "1700000000.000100"
+
+// Options configures a Fake.
+type Options struct {
+	// BotToken is the token chat.postMessage accepts. When empty, any
+	// non-empty token is accepted.
+	BotToken string
+}
+
+// PostedMessage is a message accepted by chat.postMessage.
+type PostedMessage struct {
+	Channel string
+	Text    string
+	// Blocks is the Block Kit JSON as sent, or nil without blocks.
+	Blocks json.RawMessage
+}
+
+// Response is a message accepted at a response URL.
+type Response struct {
+	URL             string
+	ResponseType    string
+	Text            string
+	ReplaceOriginal bool
+	// Body is the request body exactly as received.
+	Body json.RawMessage
+}
+
+// Fake is a Slack Web API and response URL server on 127.0.0.1. It is safe
+// for concurrent use.
+type Fake struct {
+	opts   Options
+	server *httptest.Server
+
+	mu           sync.Mutex
+	calls        []string
+	messages     []PostedMessage
+	responses    []Response
+	responseURLs map[string]string // path to label, such as "r1"
+	failures     map[string]*failure
+}
+
+// failure is a fault injected by FailNext.
+type failure struct {
+	status    int
+	remaining int
+}
+
+// New returns a Fake that is not yet listening. Call Start before use.
+func New(opts Options) *Fake {
+	return &Fake{
+		opts:         opts,
+		responseURLs: map[string]string{},
+		failures:     map[string]*failure{},
+	}
+}
+
+// Start listens on a random port of 127.0.0.1. It panics if it cannot
+// listen, as httptest does.
+func (f *Fake) Start() {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("slackfake: listening on 127.0.0.1: %v", err))
+	}
+
+	f.server = httptest.NewUnstartedServer(http.HandlerFunc(f.serveHTTP))
+	f.server.Listener = listener
+	f.server.Start()
+}
+
+// Close stops the server.
+func (f *Fake) Close() {
+	if f.server != nil {
+		f.server.Close()
+	}
+}
+
+// URL returns the Web API base URL, "http://127.0.0.1:<port>/api/".
+func (f *Fake) URL() string {
+	return f.server.URL + "/api/"
+}
+
+// ResponseURLPrefix returns the prefix of every URL from NewResponseURL, for
+// use as an allowed response_url prefix.
+func (f *Fake) ResponseURLPrefix() string {
+	return f.server.URL + "/response/"
+}
+
+// NewResponseURL registers and returns a new response URL,
+// "http://127.0.0.1:<port>/response/<random hex>". Calls name it r1, r2, …
+// in the order of creation.
+func (f *Fake) NewResponseURL() string {
+	random := make([]byte, 12)
+	_, _ = rand.Read(random) // crypto/rand.Read never returns an error.
+	path := "/response/" + hex.EncodeToString(random)
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.responseURLs[path] = fmt.Sprintf("r%d", len(f.responseURLs)+1)
+	return f.server.URL + path
+}
+
+// FailNext makes the next n requests to path fail with status before any
+// other handling. path is a URL path such as "/api/chat.postMessage" or the
+// path of a URL from NewResponseURL. A 429 carries "Retry-After: 1".
+func (f *Fake) FailNext(path string, status int, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures[path] = &failure{status: status, remaining: n}
+}
+
+// Messages returns the messages accepted by chat.postMessage, oldest first.
+func (f *Fake) Messages() []PostedMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]PostedMessage(nil), f.messages...)
+}
+
+// Responses returns the messages accepted at response URLs, oldest first.
+func (f *Fake) Responses() []Response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Response(nil), f.responses...)
+}
+
+// Calls returns one readable line per request received, rejected ones
+// included, oldest first. Examples:
+//
+//	chat.postMessage C0123 "Promoted fraud-detector v3"
+//	chat.postMessage C0123 "hi" → invalid_auth
+//	response r1 ephemeral "Approval request opened"
+//	POST /api/chat.postMessage → 503 (injected)
+func (f *Fake) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// CallCount returns the number of requests received.
+func (f *Fake) CallCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func (f *Fake) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
+// takeFailure consumes one injected failure for path, if any is left.
+func (f *Fake) takeFailure(path string) (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	injected, ok := f.failures[path]
+	if !ok || injected.remaining <= 0 {
+		return 0, false
+	}
+	injected.remaining--
+	return injected.status, true
+}

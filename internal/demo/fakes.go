@@ -1,0 +1,158 @@
+// Package demo runs the model-promotion SOP end to end against in-process
+// fakes of GitHub, Slack and MLflow: the `sopbot demo` command and the
+// end-to-end test share it.
+package demo
+
+import (
+	"database/sql"
+
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/sopbot/sopbot/bot/config"
+	"github.com/sopbot/sopbot/integrations/github/githubfake"
+	"github.com/sopbot/sopbot/integrations/mlflow/mlflowfake"
+	"github.com/sopbot/sopbot/integrations/slack/slackfake"
+)
+
+// The demo's organisation, repository and people.
+const (
+	Owner          = "acme"
+	Repo           = "ml-requests"
+	AppID          = 4242
+	InstallationID = 99
+	BotLogin       = "sopbot[bot]"
+	Channel        = "C0MLOPS"
+	Model          = "fraud-detector"
+)
+
+// Person is one user of the demo.
+type Person struct {
+	Login string
+	Slack string
+	Role  string // the role member they hold, "" for none
+}
+
+// People are the demo's users: a requester, two reviewers, two approvers
+// and someone who holds no role.
+var People = struct{ Alice, Bob, Carol, Dana, Erin, Mallory Person }{
+	Alice:   Person{"alice", "U0ALICE", ""},
+	Bob:     Person{"bob", "U0BOB", "ML platform engineer"},
+	Carol:   Person{"carol", "U0CAROL", "senior data scientist"},
+	Dana:    Person{"dana", "U0DANA", "ML lead"},
+	Erin:    Person{"erin", "U0ERIN", "compliance officer"},
+	Mallory: Person{"mallory", "U0MALLORY", ""},
+}
+
+func everyone() []Person {
+	p := People
+	return []Person{p.Alice, p.Bob, p.Carol, p.Dana, p.Erin, p.Mallory}
+}
+
+// Fakes are the outside services of the demo, each on a loopback port.
+type Fakes struct {
+	GitHub *githubfake.Fake
+	Slack  *slackfake.Fake
+	MLflow *mlflowfake.Fake
+
+	PrivateKeyPEM []byte
+	WebhookSecret []byte
+	SigningSecret []byte
+	BotToken      string
+}
+
+// StartFakes starts the three fakes with fresh random secrets.
+func StartFakes() (*Fakes, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generating the app key: %w", err)
+	}
+	f := &Fakes{
+		PrivateKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
+		WebhookSecret: []byte(randomHex(16)),
+		SigningSecret: []byte(randomHex(16)),
+		BotToken:      "xoxb-demo-" + randomHex(8),
+	}
+	f.GitHub, err = githubfake.New(githubfake.Options{
+		AppID: AppID, PublicKey: &key.PublicKey, InstallationID: InstallationID,
+		Owner: Owner, Repo: Repo, BotLogin: BotLogin, WebhookSecret: f.WebhookSecret,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the GitHub fake: %w", err)
+	}
+	if err := f.GitHub.Start(); err != nil {
+		return nil, fmt.Errorf("starting the GitHub fake: %w", err)
+	}
+	f.Slack = slackfake.New(slackfake.Options{BotToken: f.BotToken})
+	f.Slack.Start()
+	f.MLflow = mlflowfake.New()
+	f.MLflow.Start()
+	return f, nil
+}
+
+// Close stops every fake.
+func (f *Fakes) Close() {
+	f.GitHub.Close()
+	f.Slack.Close()
+	f.MLflow.Close()
+}
+
+// Config returns the bot's configuration for the fakes.
+func (f *Fakes) Config(database string) config.Config {
+	roles := map[string]config.Holders{}
+	var people []config.Person
+	for _, p := range everyone() {
+		people = append(people, config.Person{GitHub: p.Login, Slack: p.Slack})
+		if p.Role != "" {
+			roles[p.Role] = config.Holders{GitHub: []string{p.Login}, Slack: []string{p.Slack}}
+		}
+	}
+	return config.Config{
+		Listen:   "127.0.0.1:0",
+		Database: database,
+		GitHub: config.GitHub{
+			BaseURL: f.GitHub.URL(), AppID: AppID, PrivateKey: config.Secret(f.PrivateKeyPEM),
+			InstallationID: InstallationID, WebhookSecret: config.Secret(f.WebhookSecret),
+			Repository: Owner + "/" + Repo, BotLogin: BotLogin,
+		},
+		Slack: config.Slack{
+			APIURL: f.Slack.URL(), BotToken: config.Secret(f.BotToken), SigningSecret: config.Secret(f.SigningSecret),
+			Channel: Channel, ResponseURLPrefixes: []string{f.Slack.ResponseURLPrefix()},
+		},
+		MLflow:   config.MLflow{BaseURL: f.MLflow.URL(), UIURL: f.MLflow.URL()},
+		Roles:    roles,
+		People:   people,
+		LogLevel: "warn",
+	}
+}
+
+// ConfigYAML returns Config as a YAML file, secrets included, for a
+// `sopbot serve --config` process.
+func (f *Fakes) ConfigYAML(database, listen string) ([]byte, error) {
+	cfg := f.Config(database)
+	cfg.Listen = listen
+	return yaml.Marshal(cfg)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// OpenReadOnly opens the bot's SQLite database for reading while the bot
+// writes to it.
+func OpenReadOnly(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return db, nil
+}

@@ -1,0 +1,87 @@
+package sop
+
+// Binding is the YAML front matter of an SOP file in the bot's library. It
+// says what Markdown cannot: the command that opens a request, its
+// parameters, who may tick each section and what runs when a gate opens.
+type Binding struct {
+	// SOP is the ID of the SOP in the same file that this binding runs.
+	SOP string `json:"sop"`
+	// Command is the usage line, such as
+	// "promote model <model> <version> [--to <to>]".
+	Command string `json:"command"`
+	// Title is the issue title template; {name} is replaced by a parameter.
+	Title string `json:"title"`
+	// Target is the lock target template, such as "model:{model}:{to}".
+	// Two open requests with the same rendered target are the same request.
+	Target string  `json:"target"`
+	Params []Param `json:"params"`
+	// Sections maps "pre" (the preconditions) or "step-N" to who ticks it.
+	Sections map[string]SectionRule `json:"sections"`
+	// Checks maps an item key to the name of a check the bot runs itself.
+	Checks map[string]string `json:"checks,omitempty"`
+	// Approval names the step whose sign-off is the approval gate.
+	Approval *ApprovalRule `json:"approval,omitempty"`
+	// OnApproved names the action that runs when every gate before the
+	// approval step and the approval itself are complete.
+	OnApproved string `json:"onApproved,omitempty"`
+	// CloseWhenDone closes the issue when every section is complete.
+	CloseWhenDone bool `json:"closeWhenDone,omitempty"`
+
+	// Usage is Command parsed; filled by the loader.
+	Usage Usage `json:"-"`
+}
+
+// ParamKind selects the validation a parameter value gets before any
+// outside call.
+type ParamKind string
+
+// Parameter kinds.
+const (
+	KindModelName    ParamKind = "model-name"    // MLflow registered model name
+	KindModelVersion ParamKind = "model-version" // positive decimal integer, sent as a string
+	KindStageOrAlias ParamKind = "stage-or-alias"
+	KindK8sName      ParamKind = "k8s-name" // RFC 1123 label
+	KindText         ParamKind = "text"
+)
+
+// Param is one parameter of a request.
+type Param struct {
+	Name        string    `json:"name"`
+	Kind        ParamKind `json:"kind"`
+	Default     string    `json:"default,omitempty"`
+	Description string    `json:"description,omitempty"`
+}
+
+// SectionRule says who may tick the items of one section.
+type SectionRule struct {
+	// Tick lists role titles ("Reviewer") or role members ("compliance
+	// officer") whose holders may tick. "requester" is the person who opened
+	// the request. "bot" alone means only the bot ticks.
+	Tick []string `json:"tick"`
+	// Require is "all" when every member in Tick must tick at least one item
+	// of the section (the "A and B" of a role line) and "any" otherwise.
+	// Empty means: take the join of the role line that Tick names.
+	Require string `json:"require,omitempty"`
+	// After names a section ("approval" or "step-N") that must be complete
+	// before this section's items may be ticked.
+	After string `json:"after,omitempty"`
+}
+
+// ApprovalRule names the approval step and the role that signs it.
+type ApprovalRule struct {
+	Step int    `json:"step"`
+	Role string `json:"role"` // a role title such as "Approver"
+}
+
+// Usage is a parsed command line template.
+type Usage struct {
+	Words []string    // literal words, such as ["promote", "model"]
+	Args  []string    // positional parameter names, in order
+	Flags []UsageFlag // optional flags
+}
+
+// UsageFlag is one "[--name <param>]" of a usage line.
+type UsageFlag struct {
+	Name  string // flag name without dashes
+	Param string // parameter it sets
+}

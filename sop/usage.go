@@ -1,0 +1,120 @@
+package sop
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	usageWord = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	paramName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	// placeholder matches "{name}" in a title or target template.
+	placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
+)
+
+// ParseUsage parses a command usage line: literal lower-case words, then
+// "<param>" positionals, then "[--flag <param>]" optionals, as in
+// "promote model <model> <version> [--to <to>]".
+func ParseUsage(command string) (Usage, error) {
+	var u Usage
+	tokens := strings.Fields(command)
+	i := 0
+	for ; i < len(tokens) && usageWord.MatchString(tokens[i]); i++ {
+		u.Words = append(u.Words, tokens[i])
+	}
+	if len(u.Words) == 0 {
+		return Usage{}, fmt.Errorf("usage %q does not start with a literal lower-case word such as \"promote\"", command)
+	}
+	for ; i < len(tokens) && !strings.HasPrefix(tokens[i], "["); i++ {
+		name, ok := angle(tokens[i])
+		if !ok {
+			return Usage{}, fmt.Errorf("usage %q: %q is neither <param> nor [--flag <param>]; literal words must come first", command, tokens[i])
+		}
+		u.Args = append(u.Args, name)
+	}
+	for ; i < len(tokens); i += 2 {
+		flag, err := usageFlag(command, tokens[i:])
+		if err != nil {
+			return Usage{}, err
+		}
+		u.Flags = append(u.Flags, flag)
+	}
+	return u, nil
+}
+
+// usageFlag parses "[--name <param>]" from the first two tokens.
+func usageFlag(command string, tokens []string) (UsageFlag, error) {
+	bad := fmt.Errorf("usage %q: %q does not read [--flag <param>]; positionals must come before flags", command, strings.Join(tokens[:min(2, len(tokens))], " "))
+	if len(tokens) < 2 || !strings.HasPrefix(tokens[0], "[--") || !strings.HasSuffix(tokens[1], "]") {
+		return UsageFlag{}, bad
+	}
+	name := strings.TrimPrefix(tokens[0], "[--")
+	param, ok := angle(strings.TrimSuffix(tokens[1], "]"))
+	if !ok || !paramName.MatchString(name) {
+		return UsageFlag{}, bad
+	}
+	return UsageFlag{Name: name, Param: param}, nil
+}
+
+// angle returns the name inside "<name>".
+func angle(token string) (string, bool) {
+	if !strings.HasPrefix(token, "<") || !strings.HasSuffix(token, ">") {
+		return "", false
+	}
+	name := token[1 : len(token)-1]
+	return name, paramName.MatchString(name)
+}
+
+// Params returns the parameter names the usage line mentions, positionals
+// first.
+func (u Usage) Params() []string {
+	names := append([]string(nil), u.Args...)
+	for _, f := range u.Flags {
+		names = append(names, f.Param)
+	}
+	return names
+}
+
+var (
+	modelName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$`)
+	aliasName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,254}$`)
+	k8sLabelName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+)
+
+// validKinds lists the ParamKind values a binding may use.
+var validKinds = []ParamKind{KindModelName, KindModelVersion, KindStageOrAlias, KindK8sName, KindText}
+
+// Validate checks value against the parameter's kind and returns an error
+// that names the parameter and the expected form.
+//
+// NOTE: model-name accepts letters, digits, '.', '_' and '-', which is
+// narrower than what MLflow itself allows.
+func (p Param) Validate(value string) error {
+	ok := false
+	want := ""
+	switch p.Kind {
+	case KindModelName:
+		ok, want = modelName.MatchString(value), "letters, digits, '.', '_' or '-', starting with a letter or digit"
+	case KindModelVersion:
+		n, err := strconv.ParseUint(value, 10, 63)
+		ok, want = err == nil && n > 0 && value[0] != '+', "a positive decimal integer such as 3"
+	case KindStageOrAlias:
+		ok, want = aliasName.MatchString(value), "a stage (None, Staging, Production, Archived) or an alias such as champion"
+	case KindK8sName:
+		ok, want = k8sLabelName.MatchString(value), "a Kubernetes name: lower-case letters, digits and '-', at most 63 characters"
+	case KindText:
+		ok, want = value != "" && len(value) <= 200 && !strings.ContainsFunc(value, isControl), "non-empty text of at most 200 bytes on one line"
+	default:
+		return fmt.Errorf("parameter %q has unknown kind %q", p.Name, p.Kind)
+	}
+	if !ok {
+		return fmt.Errorf("invalid %s %q: expected %s", p.Name, value, want)
+	}
+	return nil
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029
+}

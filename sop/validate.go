@@ -1,0 +1,254 @@
+package sop
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// bindingCheck collects the problems of one binding, each located by the
+// front matter key it concerns.
+type bindingCheck struct {
+	display string
+	fm      frontMatter
+	sop     *SOP
+	errs    []error
+}
+
+func (c *bindingCheck) errorf(line int, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%s:%d: %s", c.display, line, fmt.Sprintf(format, args...)))
+}
+
+// validateBinding checks s.Binding against s and fills Binding.Usage.
+func validateBinding(display string, fm frontMatter, s *SOP) []error {
+	c := &bindingCheck{display: display, fm: fm, sop: s}
+	b := s.Binding
+	if !strings.EqualFold(b.SOP, s.ID) {
+		c.errorf(fm.keyLine("sop"), "binding names sop %q but the file's SOP heading at line %d is %q; set sop: %s", b.SOP, s.Line, s.ID, s.ID)
+	}
+	declared := c.params()
+	c.usage(declared)
+	c.template("title", b.Title, declared)
+	c.template("target", b.Target, declared)
+	c.sections()
+	c.approval()
+	c.checks()
+	return c.errs
+}
+
+// params checks names, kinds and defaults, and returns the declared names.
+func (c *bindingCheck) params() map[string]bool {
+	declared := map[string]bool{}
+	for _, p := range c.sop.Binding.Params {
+		line := c.fm.keyLine("params", "name: "+p.Name)
+		switch {
+		case !paramName.MatchString(p.Name):
+			c.errorf(line, "invalid parameter name %q; use lower-case letters, digits and '-', starting with a letter", p.Name)
+		case declared[p.Name]:
+			c.errorf(line, "parameter %q is declared twice; remove one", p.Name)
+		}
+		declared[p.Name] = true
+		if !slices.Contains(validKinds, p.Kind) {
+			c.errorf(line, "parameter %q has invalid kind %q; use one of %s", p.Name, p.Kind, kindList())
+			continue
+		}
+		if p.Default != "" {
+			if err := p.Validate(p.Default); err != nil {
+				c.errorf(line, "default of parameter %q: %v; fix the default", p.Name, err)
+			}
+		}
+	}
+	return declared
+}
+
+func kindList() string {
+	names := make([]string, len(validKinds))
+	for i, k := range validKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// usage parses the command and checks that it and the params match.
+func (c *bindingCheck) usage(declared map[string]bool) {
+	b := c.sop.Binding
+	line := c.fm.keyLine("command")
+	if b.Command == "" {
+		c.errorf(line, "command is missing; add a usage line such as \"promote model <model> [--to <to>]\"")
+		return
+	}
+	u, err := ParseUsage(b.Command)
+	if err != nil {
+		c.errorf(line, "invalid command: %v", err)
+		return
+	}
+	b.Usage = u
+	used := map[string]bool{}
+	for _, name := range u.Params() {
+		if used[name] {
+			c.errorf(line, "command uses <%s> twice; use each parameter once", name)
+		}
+		used[name] = true
+		if !declared[name] {
+			c.errorf(line, "command uses <%s>, which params does not declare; add {name: %s, kind: ...} to params", name, name)
+		}
+	}
+	for _, p := range b.Params {
+		if !used[p.Name] {
+			c.errorf(c.fm.keyLine("params", "name: "+p.Name), "parameter %q is not in the command; add <%s> or [--%s <%s>] to the command, or remove it",
+				p.Name, p.Name, p.Name, p.Name)
+		}
+	}
+}
+
+// template checks that every {name} in a title or target is declared.
+func (c *bindingCheck) template(key, tmpl string, declared map[string]bool) {
+	line := c.fm.keyLine(key)
+	if tmpl == "" {
+		c.errorf(line, "%s is missing; add a template such as \"model:{model}\"", key)
+		return
+	}
+	for _, m := range placeholder.FindAllStringSubmatch(tmpl, -1) {
+		if !declared[m[1]] {
+			c.errorf(line, "%s uses {%s}, which params does not declare; declare it or fix the name", key, m[1])
+		}
+	}
+	if rest := placeholder.ReplaceAllString(tmpl, ""); strings.ContainsAny(rest, "{}") {
+		c.errorf(line, "%s %q has an unmatched brace; write placeholders as {name}", key, tmpl)
+	}
+}
+
+// sections checks every section rule against the SOP.
+func (c *bindingCheck) sections() {
+	for _, key := range sortedKeys(c.sop.Binding.Sections) {
+		rule := c.sop.Binding.Sections[key]
+		line := c.fm.keyLine("sections", key)
+		if !c.sectionExists(key) {
+			c.errorf(line, "sections key %q names no section; use \"pre\" or \"step-N\" for a step from 1 to %d", key, len(c.sop.Steps))
+		}
+		if len(rule.Tick) == 0 {
+			c.errorf(line, "section %q has an empty tick list; name a role, a role member, %s or %s", key, TickRequester, TickBot)
+		}
+		for _, name := range rule.Tick {
+			if !c.tickNameExists(name) {
+				c.errorf(line, "section %q: tick name %q is not a role title or member of %s; use one of %s",
+					key, name, c.sop.ID, strings.Join(c.tickNames(), ", "))
+			}
+		}
+		if rule.Require != "" && rule.Require != "all" && rule.Require != "any" {
+			c.errorf(line, "section %q: invalid require %q; use \"all\", \"any\" or leave it out", key, rule.Require)
+		}
+		c.after(key, rule.After, line)
+	}
+}
+
+func (c *bindingCheck) after(key, after string, line int) {
+	switch {
+	case after == "":
+	case after == "approval":
+		if c.sop.Binding.Approval == nil {
+			c.errorf(line, "section %q waits for the approval, but the binding has no approval; add approval: {step: N, role: ...}", key)
+		}
+	case after == key:
+		c.errorf(line, "section %q waits for itself; name an earlier section", key)
+	case !c.sectionExists(after):
+		c.errorf(line, "section %q: after %q names no section; use \"approval\", \"pre\" or \"step-N\"", key, after)
+	}
+}
+
+func (c *bindingCheck) sectionExists(key string) bool {
+	if key == "pre" {
+		return true
+	}
+	n, ok := strings.CutPrefix(key, "step-")
+	if !ok {
+		return false
+	}
+	number, err := strconv.Atoi(n)
+	return err == nil && strconv.Itoa(number) == n && c.sop.step(number) != nil
+}
+
+func (c *bindingCheck) tickNameExists(name string) bool {
+	for _, n := range c.tickNames() {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// tickNames lists every name a tick list may use for this SOP.
+func (c *bindingCheck) tickNames() []string {
+	names := []string{TickRequester, TickBot}
+	for _, r := range c.sop.Roles {
+		names = append(names, r.Title)
+		names = append(names, r.Members...)
+	}
+	return names
+}
+
+func (c *bindingCheck) approval() {
+	a := c.sop.Binding.Approval
+	if a == nil {
+		if c.sop.Binding.OnApproved != "" {
+			c.errorf(c.fm.keyLine("onApproved"), "onApproved %q needs an approval gate; add approval: {step: N, role: ...}", c.sop.Binding.OnApproved)
+		}
+		return
+	}
+	line := c.fm.keyLine("approval")
+	if c.sop.step(a.Step) == nil {
+		c.errorf(line, "approval step %d does not exist; use a step from 1 to %d", a.Step, len(c.sop.Steps))
+	}
+	if _, ok := c.sop.Role(a.Role); !ok {
+		c.errorf(line, "approval role %q is not a role title of %s; use one of %s", a.Role, c.sop.ID, strings.Join(c.roleTitles(), ", "))
+	}
+}
+
+func (c *bindingCheck) roleTitles() []string {
+	titles := make([]string, len(c.sop.Roles))
+	for i, r := range c.sop.Roles {
+		titles[i] = r.Title
+	}
+	return titles
+}
+
+func (c *bindingCheck) checks() {
+	keys := map[string]bool{}
+	for _, it := range c.sop.Preconditions {
+		keys[it.Key] = true
+	}
+	for _, st := range c.sop.Steps {
+		for _, it := range st.Items {
+			keys[it.Key] = true
+		}
+	}
+	for _, key := range sortedKeys(c.sop.Binding.Checks) {
+		line := c.fm.keyLine("checks", key)
+		if !keys[key] {
+			c.errorf(line, "checks key %q is not an item of %s; use an item key such as pre-1 or s2-3", key, c.sop.ID)
+		}
+		if c.sop.Binding.Checks[key] == "" {
+			c.errorf(line, "check for item %q has no name; name the check the bot runs", key)
+		}
+	}
+}
+
+// step returns the step with the given number, or nil.
+func (s *SOP) step(number int) *Step {
+	for i := range s.Steps {
+		if s.Steps[i].Number == number {
+			return &s.Steps[i]
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
