@@ -60,7 +60,8 @@ type SectionRule struct {
 	Tick []string `json:"tick"`
 	// Require is "all" when every member in Tick must tick at least one item
 	// of the section (the "A and B" of a role line) and "any" otherwise.
-	// Empty means: take the join of the role line that Tick names.
+	// Empty takes the join of the role line when Tick names one role, and
+	// "any" when Tick names several entries (see SOP.TickMembers).
 	Require string `json:"require,omitempty"`
 	// After names a section ("approval" or "step-N") that must be complete
 	// before this section's items may be ticked.

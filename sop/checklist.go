@@ -32,10 +32,11 @@ type checkbox struct {
 }
 
 // ReadChecklist returns the checkbox lines of body that carry a sopbot
-// item marker, keyed by item key. It reads the Markdown as GitHub does, so
-// a checkbox inside a code block, an HTML block or a block quote is not
-// an entry; "- [x]", "- [X]", "* [ ]", "+ [ ]", "1. [ ]", indentation and
-// CRLF line ends are. When two lines carry the same key, the first wins.
+// item marker, keyed by item key. It parses the body as GitHub-flavoured
+// Markdown with goldmark, so a checkbox inside a code block, an HTML block
+// or a block quote is not an entry. It accepts "- [x]", "- [X]", "* [ ]",
+// "+ [ ]", "1. [ ]", indentation and CRLF line ends. When two checkboxes
+// carry the same key, the first in document order wins.
 func ReadChecklist(body string) map[string]ChecklistEntry {
 	out := map[string]ChecklistEntry{}
 	for _, c := range readCheckboxes(body) {

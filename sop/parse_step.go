@@ -143,6 +143,7 @@ func (sp *stepParser) listItem(li ast.Node, b *body) {
 		lead = inlineText(first, src)
 		rest = first.NextSibling()
 	}
+
 	_, isTask := firstInline(first).(*extast.TaskCheckBox)
 	if isTask || sp.allItems {
 		sp.addItem(first, lead, line, b)
@@ -151,27 +152,29 @@ func (sp *stepParser) listItem(li ast.Node, b *body) {
 		}
 		return
 	}
+
 	var nested body
 	for c := rest; c != nil; c = c.NextSibling() {
-		if isTextBlock(c) {
-			lead = joinNonEmpty(lead, inlineText(c, src), " ")
-			continue
-		}
 		sp.block(c, &nested)
 	}
+	// Paragraphs and other text below the entry's first line, such as the
+	// second paragraph of a loose list item, are folded into its text.
+	extra := ""
+	for _, para := range nested.paragraphs {
+		extra = joinNonEmpty(extra, para.Text, " ")
+	}
+
 	if cond, after, ok := branchLabel(first, src); ok {
 		b.branches = append(b.branches, Branch{
-			Condition: cond, Text: after, Bullets: nested.bullets, Items: nested.items,
+			Condition: cond, Text: joinNonEmpty(after, extra, " "), Bullets: nested.bullets, Items: nested.items,
 			Branches: nested.branches, Code: nested.code, Line: line,
 		})
 		return
 	}
 	b.bullets = append(b.bullets, Bullet{
-		Text: lead, Children: nested.bullets, Items: nested.items,
+		Text: joinNonEmpty(lead, extra, " "), Children: nested.bullets, Items: nested.items,
 		Branches: nested.branches, Code: nested.code, Line: line,
 	})
-	// NOTE: paragraphs nested in a bullet below its first line are folded into
-	// the bullet's text above; other nested blocks are never paragraphs.
 }
 
 func (sp *stepParser) addItem(first ast.Node, text string, line int, b *body) {

@@ -312,3 +312,15 @@ func TestParseHeadingVariants(t *testing.T) {
 	assert.Empty(t, doc.SOPs[1].ID)
 	assert.Equal(t, "Untitled ID", doc.SOPs[1].Title)
 }
+
+func TestParseLooseListFoldsParagraphs(t *testing.T) {
+	src := "## SOP-09: X\n### Procedure\n#### Step 1: A\n- first line\n\n  second para\n- **If x:** y\n\n  more\n"
+	doc, err := Parse("t.md", []byte(src))
+	require.NoError(t, err)
+	st := doc.SOPs[0].Steps[0]
+	require.Len(t, st.Bullets, 1)
+	assert.Equal(t, "first line second para", st.Bullets[0].Text)
+	require.Len(t, st.Branches, 1)
+	assert.Equal(t, "If x", st.Branches[0].Condition)
+	assert.Equal(t, "y more", st.Branches[0].Text)
+}

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// RenderInput is what Render needs besides the SOP.
+// RenderInput is the request data that Render needs besides the SOP.
 type RenderInput struct {
 	RequestID string            // such as "R-7"
 	Params    map[string]string // validated values, keyed by parameter name
@@ -212,7 +212,7 @@ func modeLabel(m Mode) string {
 	return ""
 }
 
-// tickNote says in one sentence who ticks a section.
+// tickNote returns one sentence that names who ticks a section.
 func (r *renderer) tickNote(sec Section) string {
 	members, requester, botOnly, join := r.s.TickMembers(sec)
 	var who []string

@@ -23,6 +23,7 @@ func (r *renderer) stepBody(st *Step) {
 	for _, br := range st.Branches {
 		collectNested(br.Items, br.Code, br.Bullets, br.Branches, nestedItems, nestedCode)
 	}
+
 	var items []Item
 	for _, it := range st.Items {
 		if !nestedItems[it.Key] {
@@ -35,12 +36,14 @@ func (r *renderer) stepBody(st *Step) {
 			code = append(code, c)
 		}
 	}
+
 	es := r.entries(st.Bullets, st.Branches, items, code)
 	for _, p := range st.Paragraphs {
 		text := sopText(p.Text)
 		es = append(es, entry{line: p.Line, render: func(string) { r.line("%s", text) }})
 	}
 	sortEntries(es)
+
 	wasList := true
 	for i, e := range es {
 		if i > 0 && (!e.isList || !wasList) {

@@ -79,7 +79,7 @@ func parseRole(title, who string) (Role, error) {
 		}
 	}
 	if len(r.Members) == 0 {
-		return Role{}, fmt.Errorf("role %q names nobody; write who holds it after the colon", title)
+		return Role{}, fmt.Errorf("role %q is missing its members; write who holds it after the colon", title)
 	}
 	if len(r.Members) > 1 {
 		r.Join = JoinAll
