@@ -39,7 +39,7 @@ func (e *Engine) replyError(t *txn, c CommandIssued, err error) error {
 	if !errors.As(err, &usageErr) {
 		return err
 	}
-	e.Log.Warn("command rejected", "github_delivery_id", c.DeliveryID, "problem", usageErr.Problem)
+	e.Log.Warn("command rejected", "delivery_id", c.DeliveryID, "source", c.Origin.Source)
 	return e.reply(t, c.Origin, usageErr.Error(), true)
 }
 

@@ -178,10 +178,16 @@ func (w *Workers) openIssue(ctx context.Context, job *river.Job[OpenIssueArgs]) 
 		return w.outcome(job.Kind, attrs, err)
 	}
 	title, body := RenderIssue(s, req, fmt.Sprintf("R-%d", req.ID), items, w.Engine.Directory, w.modelURL())
-	marker := fmt.Sprintf("sopbot:request=R-%d ", req.ID)
-	issue, found, err := w.GitHub.FindIssueByMarker(ctx, inst, "sopbot", marker)
-	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
+	// A retry first looks for the issue an earlier attempt may have opened
+	// before it could record it; the first attempt saves that call.
+	var issue github.Issue
+	found := false
+	if job.Attempt > 1 {
+		marker := fmt.Sprintf("sopbot:request=R-%d ", req.ID)
+		issue, found, err = w.GitHub.FindIssueByMarker(ctx, inst, "sopbot", marker)
+		if err != nil {
+			return w.outcome(job.Kind, attrs, err)
+		}
 	}
 	if !found {
 		issue, err = w.GitHub.CreateIssue(ctx, inst, title, body, Labels(req))

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,10 @@ func (s Secret) String() string {
 
 // LogValue keeps slog from printing the value.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON writes a placeholder, so a logged or encoded struct never
+// carries the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Reveal returns the secret's value.
 func (s Secret) Reveal() string { return string(s) }
@@ -125,6 +130,13 @@ func Load(path string, env func(string) string) (Config, error) {
 		}
 		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 			return cfg, fmt.Errorf("invalid config %s: %w", path, err)
+		}
+		unknown, err := unknownKeys(data)
+		if err != nil {
+			return cfg, fmt.Errorf("invalid config %s: %w", path, err)
+		}
+		if len(unknown) > 0 {
+			return cfg, fmt.Errorf("invalid config %s: %s (settings are case-sensitive; see the README's configuration table)", path, strings.Join(unknown, ", "))
 		}
 	}
 	if err := applyEnv(&cfg, env); err != nil {

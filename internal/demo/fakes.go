@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -138,7 +139,21 @@ func (f *Fakes) Config(database string) config.Config {
 func (f *Fakes) ConfigYAML(database, listen string) ([]byte, error) {
 	cfg := f.Config(database)
 	cfg.Listen = listen
-	return yaml.Marshal(cfg)
+	// Secrets encode as a placeholder, so they are put back by hand.
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	github, slack := doc["github"].(map[string]any), doc["slack"].(map[string]any)
+	github["privateKey"] = string(f.PrivateKeyPEM)
+	github["webhookSecret"] = string(f.WebhookSecret)
+	slack["botToken"] = f.BotToken
+	slack["signingSecret"] = string(f.SigningSecret)
+	return yaml.Marshal(doc)
 }
 
 func randomHex(n int) string {
