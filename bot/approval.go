@@ -83,10 +83,17 @@ func (e *Engine) judgeSign(t *txn, req store.Request, s *sop.SOP, actor Actor) (
 	return "", fmt.Sprintf("%s already signed as %s.", "@"+signedBy[normalizeMember(held[0])], held[0]), nil
 }
 
+// openSections lists the unfinished sections before the approval step,
+// the ones the approval waits for.
 func openSections(s *sop.SOP, p progress) string {
+	approvalStep := 0
+	if s.Binding.Approval != nil {
+		approvalStep = s.Binding.Approval.Step
+	}
 	var open []string
 	for _, sec := range s.Sections() {
-		if !p.done[sec.Key] && !sec.Approval && p.missing[sec.Key] != "" {
+		afterApproval := approvalStep > 0 && sec.Step != nil && sec.Step.Number > approvalStep
+		if !p.done[sec.Key] && !sec.Approval && !afterApproval && p.missing[sec.Key] != "" {
 			open = append(open, sec.Title+" ("+p.missing[sec.Key]+")")
 		}
 	}
@@ -155,10 +162,11 @@ func (e *Engine) revoke(t *txn, req *store.Request, s *sop.SOP, match func(store
 
 // applyApprovalTick handles a tick or untick of an "Approved by …" box.
 func (e *Engine) applyApprovalTick(t *txn, req *store.Request, s *sop.SOP, actor Actor, change tickChange, stored store.Item) (string, bool, error) {
-	var boxMember string
-	for m, key := range approvalItems(s) {
-		if key == change.key {
-			boxMember = m
+	var boxMember, boxName string
+	members, _ := s.ApprovalMembers()
+	for _, m := range members {
+		if approvalItems(s)[normalizeMember(m)] == change.key {
+			boxMember, boxName = normalizeMember(m), m
 		}
 	}
 	if !change.checked {
@@ -176,7 +184,7 @@ func (e *Engine) applyApprovalTick(t *txn, req *store.Request, s *sop.SOP, actor
 		if actor.Holds(boxMember) {
 			member = boxMember
 		} else {
-			reason = fmt.Sprintf("that box is for %s; you sign as %s. Tick that box or use `/mlops approve %s`.", boxMember, member, req.Label())
+			reason = fmt.Sprintf("that box is for %s; you sign as %s. Tick that box or use `/mlops approve %s`.", boxName, member, req.Label())
 		}
 	}
 	if reason != "" {

@@ -219,12 +219,12 @@ func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
 		if !ok {
 			return nil, problemf("Unknown flag --%s.", clip(name, 40))
 		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, problemf("Flag --%s needs a value.", name)
-			}
+		if !hasValue && i+1 < len(args) {
 			i++
 			value = args[i]
+		}
+		if value == "" {
+			return nil, problemf("Flag --%s needs a value.", name)
 		}
 		if _, dup := params[flag.Param]; dup {
 			return nil, problemf("Flag --%s is given twice.", name)

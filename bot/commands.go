@@ -244,8 +244,24 @@ func (e *Engine) handleIssueClosed(t *txn, ev IssueClosed) error {
 	if err != nil {
 		return err
 	}
+	if req.State == StateActing {
+		// The action may already have changed the registry, so its result
+		// must still be recorded; the request is not cancelled under it.
+		if err := e.audit(t, req.ID, ev.Actor.Login, "issue closed during action", nil); err != nil {
+			return err
+		}
+		return e.comment(t, req, fmt.Sprintf("%s closed this issue while `%s` runs. sopbot records the action's result here; cancel the request once it has finished.", ev.Actor.Mention(), e.actionName(req)))
+	}
 	if err := e.setState(t, &req, StateCancelled, fmt.Sprintf("issue closed by %s", ev.Actor.Mention())); err != nil {
 		return err
 	}
 	return e.audit(t, req.ID, ev.Actor.Login, "request cancelled", "issue closed")
+}
+
+// actionName returns the action a request's SOP runs at its approval gate.
+func (e *Engine) actionName(req store.Request) string {
+	if s, err := e.sopOf(req); err == nil {
+		return s.Binding.OnApproved
+	}
+	return "the action"
 }

@@ -44,6 +44,9 @@ type Enqueuer interface {
 type Settings struct {
 	// Channel receives notifications in Slack.
 	Channel string
+	// Repository is the configured owner/name; a pull request links to a
+	// request only through this repository's issue URLs or "#N".
+	Repository string
 }
 
 // Engine decides what every event means: the new state, the audit rows and

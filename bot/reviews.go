@@ -20,15 +20,15 @@ const (
 
 var (
 	issueMention = regexp.MustCompile(`(?:^|[\s(\[,;])#([1-9][0-9]{0,9})\b`)
-	issueURL     = regexp.MustCompile(`https?://\S+?/issues/([1-9][0-9]{0,9})\b`)
+	issueURL     = regexp.MustCompile(`https?://[^\s/]+/([^\s/]+/[^\s/]+)/issues/([1-9][0-9]{0,9})\b`)
 	fencedCode   = regexp.MustCompile("(?s)```.*?```|~~~.*?~~~")
 	htmlComment  = regexp.MustCompile(`(?s)<!--.*?-->`)
 )
 
 // referencedIssues returns the issue numbers a pull request body mentions
-// as "#N" or as an issue URL, outside code blocks, quotes and HTML
-// comments, in order of appearance.
-func referencedIssues(body string) []int {
+// as "#N" or as the URL of an issue of repository (owner/name), outside
+// code blocks, quotes and HTML comments, in order of appearance.
+func referencedIssues(body, repository string) []int {
 	body = htmlComment.ReplaceAllString(fencedCode.ReplaceAllString(body, ""), "")
 	var lines []string
 	for _, line := range strings.Split(body, "\n") {
@@ -39,13 +39,19 @@ func referencedIssues(body string) []int {
 	body = strings.Join(lines, "\n")
 	seen := map[int]bool{}
 	var out []int
-	for _, pattern := range []*regexp.Regexp{issueMention, issueURL} {
-		for _, m := range pattern.FindAllStringSubmatch(body, -1) {
-			n, _ := strconv.Atoi(m[1])
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
+	add := func(number string) {
+		n, _ := strconv.Atoi(number)
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, m := range issueMention.FindAllStringSubmatch(body, -1) {
+		add(m[1])
+	}
+	for _, m := range issueURL.FindAllStringSubmatch(body, -1) {
+		if strings.EqualFold(m[1], repository) {
+			add(m[2])
 		}
 	}
 	return out
@@ -62,7 +68,7 @@ func (e *Engine) linkedRequest(t *txn, pr int, body, head string) (store.Request
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.Request{}, false, err
 	}
-	for _, n := range referencedIssues(body) {
+	for _, n := range referencedIssues(body, e.Settings.Repository) {
 		req, err := e.DB.RequestByIssue(t.ctx, t.tx, n)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && req.Terminal()) {
 			continue
@@ -142,11 +148,21 @@ func (e *Engine) handleReview(t *txn, ev ReviewSubmitted) error {
 		return e.reject(t, &req, ev.Actor, reason, fmt.Sprintf("review %d on #%d", ev.ReviewID, ev.PR))
 	case ReviewDismissed:
 		ref := strconv.FormatInt(ev.ReviewID, 10)
-		n, err := e.revoke(t, &req, s, func(so store.Signoff) bool { return so.Via == ViaReview && so.Ref == ref }, fmt.Sprintf("review %s on #%d dismissed", ref, ev.PR))
+		// The event's actor is the person who dismissed the review, so
+		// the reviewer's login comes from the revoked sign-off.
+		reviewer := ""
+		matchReview := func(so store.Signoff) bool {
+			if so.Via == ViaReview && so.Ref == ref {
+				reviewer = so.Login
+				return true
+			}
+			return false
+		}
+		n, err := e.revoke(t, &req, s, matchReview, fmt.Sprintf("review %s on #%d dismissed", ref, ev.PR))
 		if err != nil || n == 0 {
 			return err
 		}
-		if err := e.comment(t, req, fmt.Sprintf("The approving review by @%s on #%d was dismissed, so that sign-off no longer counts.", ev.Actor.Login, ev.PR)); err != nil {
+		if err := e.comment(t, req, fmt.Sprintf("The approving review by @%s on #%d was dismissed, so that sign-off no longer counts.", reviewer, ev.PR)); err != nil {
 			return err
 		}
 		return e.advance(t, &req, s)

@@ -19,6 +19,9 @@ type Item struct {
 	At         time.Time
 	DeliveryID string
 	Evidence   string
+	// CheckState is the outcome of the bot's own check for the item, if it
+	// has one: "passed", "failed" or "not-applicable".
+	CheckState string
 }
 
 // InsertItems stores the unticked checklist of a new request.
@@ -35,8 +38,8 @@ func (db *DB) InsertItems(ctx context.Context, tx *sql.Tx, requestID int64, item
 
 // Items returns a request's checklist keyed by item key.
 func (db *DB) Items(ctx context.Context, tx *sql.Tx, requestID int64) (map[string]Item, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT key, section, checked, by_login, by_member, at, delivery_id, evidence
-		FROM items WHERE request_id = ?`, requestID)
+	rows, err := tx.QueryContext(ctx, `SELECT key, section, checked, by_login, by_member, at, delivery_id, evidence,
+		check_state FROM items WHERE request_id = ?`, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("loading items of request %d: %w", requestID, err)
 	}
@@ -46,7 +49,7 @@ func (db *DB) Items(ctx context.Context, tx *sql.Tx, requestID int64) (map[strin
 		item := Item{RequestID: requestID}
 		var at string
 		if err := rows.Scan(&item.Key, &item.Section, &item.Checked, &item.ByLogin, &item.ByMember,
-			&at, &item.DeliveryID, &item.Evidence); err != nil {
+			&at, &item.DeliveryID, &item.Evidence, &item.CheckState); err != nil {
 			return nil, fmt.Errorf("loading items of request %d: %w", requestID, err)
 		}
 		item.At = parseTime(at)
@@ -69,6 +72,15 @@ func (db *DB) SetItem(ctx context.Context, tx *sql.Tx, item Item) error {
 	}
 	if n, _ := result.RowsAffected(); n != 1 {
 		return fmt.Errorf("recording item %s of request %d: %w", item.Key, item.RequestID, ErrNotFound)
+	}
+	return nil
+}
+
+// SetCheckState records the outcome of the bot's check for an item.
+func (db *DB) SetCheckState(ctx context.Context, tx *sql.Tx, requestID int64, key, state string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE items SET check_state = ? WHERE request_id = ? AND key = ?`, state, requestID, key)
+	if err != nil {
+		return fmt.Errorf("recording check state of item %s of request %d: %w", key, requestID, err)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	directory := bot.NewDirectory(cfg, clients.github)
 	grammar := bot.NewGrammar(lib)
 	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
-		Settings: bot.Settings{Channel: cfg.Slack.Channel}, Log: log}
+		Settings: bot.Settings{Channel: cfg.Slack.Channel, Repository: cfg.GitHub.Repository}, Log: log}
 	workers := &bot.Workers{
 		Engine: engine, GitHub: clients.github, Slack: clients.slack, Registry: clients.mlflow,
 		Normalizer:     &handlers.Normalizer{Directory: directory, BotLogin: cfg.GitHub.BotLogin},

@@ -224,3 +224,35 @@ func (f *Fake) pullLocked(number int) (*issue, error) {
 func (f *Fake) headSHA(is *issue) string {
 	return fakeSHA(fmt.Sprintf("%s#%d/%d", f.repoPath(), is.number, is.pull.pushes))
 }
+
+// CompleteCheckRun reports a check run named name on the head commit of
+// pull request number as completed with conclusion ("success", "failure",
+// …), as the app appLogin, and queues check_run.completed.
+func (f *Fake) CompleteCheckRun(appLogin string, number int, name, conclusion string) error {
+	if name == "" || conclusion == "" {
+		return errors.New("completing check run: name and conclusion are required")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	is, err := f.pullLocked(number)
+	if err != nil {
+		return fmt.Errorf("completing check run: %w", err)
+	}
+	head := is.pull.headSHA
+	id := f.nextID
+	f.nextID++
+	sender := actor{login: appLogin, userType: userTypeBot}
+	f.queuePayloadLocked("check_run", templateCheckRun, "completed", sender, func(p payload) {
+		run := p.object("check_run")
+		run["id"] = id
+		run["name"] = name
+		run["head_sha"] = head
+		run["status"] = "completed"
+		run["conclusion"] = conclusion
+		run["pull_requests"] = []any{map[string]any{
+			"number": number,
+			"head":   map[string]any{"sha": head},
+		}}
+	})
+	return nil
+}

@@ -28,6 +28,7 @@ const (
 	templateReviewChanges   = "payloads/pull_request_review.submitted.changes_requested.json"
 	templateReviewCommented = "payloads/pull_request_review.submitted.commented.json"
 	templateReviewDismissed = "payloads/pull_request_review.dismissed.json"
+	templateCheckRun        = "payloads/check_run.completed.json"
 )
 
 // payload is a decoded webhook body.
