@@ -16,11 +16,8 @@ import (
 	"github.com/sopbot/sopbot/integrations/mlflow"
 )
 
-// Names of the checks and actions an SOP binding can name.
-const (
-	CheckMLflowVersionStage = "mlflow-version-stage"
-	ActionMLflowPromote     = "mlflow-promote"
-)
+// ActionMLflowPromote is the action that promotes a model version.
+const ActionMLflowPromote = "mlflow-promote"
 
 // Tag keys the promotion sets on the model version.
 const (
@@ -36,14 +33,22 @@ func (w *Workers) runCheck(ctx context.Context, job *river.Job[CheckArgs]) error
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
-	if job.Args.Check != CheckMLflowVersionStage {
+	var result CheckFinished
+	switch job.Args.Check {
+	case CheckMLflowVersionStage:
+		result.Passed, result.Evidence, err = w.checkVersionStage(ctx, req.Params["model"], req.Params["version"])
+	case CheckMLflowMetrics:
+		result, err = w.checkMetrics(ctx, req)
+	case CheckArtifactScan:
+		result, err = w.checkArtifacts(ctx, req)
+	default:
 		return river.JobCancel(fmt.Errorf("unknown check %q", job.Args.Check))
 	}
-	passed, evidence, err := w.checkVersionStage(ctx, req.Params["model"], req.Params["version"])
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
-	return w.apply(ctx, CheckFinished{RequestID: req.ID, Key: job.Args.Key, Passed: passed, Evidence: evidence})
+	result.RequestID, result.Key = req.ID, job.Args.Key
+	return w.apply(ctx, result)
 }
 
 // checkVersionStage checks that the version is registered and in stage

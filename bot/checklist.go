@@ -150,7 +150,7 @@ func (e *Engine) recordTick(t *txn, req *store.Request, actor Actor, change tick
 
 // judgeTick decides whether the actor may tick an item of sec.
 func (e *Engine) judgeTick(t *txn, req store.Request, s *sop.SOP, sec sop.Section, actor Actor, key string, items map[string]store.Item) (verdict, error) {
-	if check, ok := s.Binding.Checks[key]; ok {
+	if check, ok := s.Binding.Checks[key]; ok && items[key].CheckState != CheckNotApplicable {
 		return verdict{reason: fmt.Sprintf("sopbot ticks this box itself when its check (%s) passes.", check)}, nil
 	}
 	members, requesterMay, botOnly, _ := s.TickMembers(sec)
@@ -226,35 +226,4 @@ func describeSection(s *sop.SOP, key string) string {
 		return sec.Title
 	}
 	return key
-}
-
-func (e *Engine) handleCheckFinished(t *txn, ev CheckFinished) error {
-	req, err := e.DB.GetRequest(t.ctx, t.tx, ev.RequestID)
-	if err != nil {
-		return err
-	}
-	if req.Terminal() {
-		return nil
-	}
-	s, err := e.sopOf(req)
-	if err != nil {
-		return err
-	}
-	if err := e.audit(t, req.ID, BotActor, "check finished", map[string]any{"item": ev.Key, "passed": ev.Passed, "evidence": ev.Evidence}); err != nil {
-		return err
-	}
-	if !ev.Passed {
-		return e.comment(t, req, fmt.Sprintf("❌ Check for `%s` failed: %s\nThe box stays unticked; fix the cause and run `/mlops cancel %s`, then open a new request.", ev.Key, ev.Evidence, req.Label()))
-	}
-	item := store.Item{RequestID: req.ID, Key: ev.Key, Checked: true, ByLogin: BotActor, ByMember: "bot", Evidence: ev.Evidence}
-	if err := e.DB.SetItem(t.ctx, t.tx, item); err != nil {
-		return err
-	}
-	if err := e.enqueue(t, SyncItemsArgs{RequestID: req.ID, Keys: []string{ev.Key}}); err != nil {
-		return err
-	}
-	if err := e.comment(t, req, fmt.Sprintf("✅ sopbot checked `%s`: %s", ev.Key, ev.Evidence)); err != nil {
-		return err
-	}
-	return e.advance(t, &req, s)
 }

@@ -127,10 +127,8 @@ func (e *Engine) handleIssueOpened(t *txn, ev IssueOpened) error {
 	if err := e.reply(t, req.Origin, text, false); err != nil {
 		return err
 	}
-	for _, key := range sortedKeys(s.Binding.Checks) {
-		if err := e.enqueue(t, CheckArgs{RequestID: req.ID, Key: key, Check: s.Binding.Checks[key]}); err != nil {
-			return err
-		}
+	if err := e.startChecks(t, &req, s); err != nil {
+		return err
 	}
 	return e.advance(t, &req, s)
 }

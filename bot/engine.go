@@ -47,6 +47,9 @@ type Settings struct {
 	// Repository is the configured owner/name; a pull request links to a
 	// request only through this repository's issue URLs or "#N".
 	Repository string
+	// ParityCheck is the check run name or status context that proves the
+	// training/serving parity tests passed; empty leaves them to people.
+	ParityCheck string
 }
 
 // Engine decides what every event means: the new state, the audit rows and
@@ -92,6 +95,9 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 		return e.handleIssueOpened(t, ev)
 	case CheckFinished:
 		return e.handleCheckFinished(t, ev)
+	case CheckReported:
+		t.deliveryID = ev.DeliveryID
+		return e.handleCheckReported(t, ev)
 	case ActionFinished:
 		return e.handleActionFinished(t, ev)
 	}

@@ -129,9 +129,14 @@ func TestEngineIssueOpened(t *testing.T) {
 			assert.Equal(t, "slack", replies[0].Origin.Source, "reply origin")
 		}
 		checks := jobsOf[bot.CheckArgs](h.queue, mark)
-		assert.Equal(t, []bot.CheckArgs{{RequestID: id, Key: "pre-1", Check: bot.CheckMLflowVersionStage}}, checks, "checks")
+		assert.Equal(t, []bot.CheckArgs{
+			{RequestID: id, Key: "pre-1", Check: bot.CheckMLflowVersionStage},
+			{RequestID: id, Key: "pre-2", Check: bot.CheckMLflowMetrics},
+			{RequestID: id, Key: "s2-5", Check: bot.CheckArtifactScan},
+		}, checks, "checks")
+		assert.Equal(t, bot.CheckNotApplicable, h.items(id)["s2-2"].CheckState, "parity item without a configured check")
 		assert.Equal(t, []bot.LabelsArgs{{RequestID: id}}, jobsOf[bot.LabelsArgs](h.queue, mark), "label updates")
-		assert.Equal(t, []string{"alice request opened", "sopbot issue opened", "sopbot state changed"}, h.auditActions(id), "audit")
+		assert.Equal(t, []string{"alice request opened", "sopbot issue opened", "sopbot check finished", "sopbot state changed"}, h.auditActions(id), "audit")
 	})
 
 	t.Run("second result changes nothing", func(t *testing.T) {
@@ -159,11 +164,12 @@ func TestEngineCheckFinished(t *testing.T) {
 		h := newHarness(t)
 		id := h.openIssue()
 		mark := h.queue.mark()
-		h.passCheck(id)
+		h.handle(bot.CheckFinished{RequestID: id, Key: "pre-1", Passed: true, Evidence: "fraud-detector version 3 is registered"})
 
 		item := h.items(id)["pre-1"]
 		assert.True(t, item.Checked, "pre-1 ticked")
 		assert.Equal(t, bot.BotActor, item.ByLogin, "ticked by")
+		assert.Equal(t, bot.CheckPassed, item.CheckState, "check state")
 		assert.Equal(t, "fraud-detector version 3 is registered", item.Evidence, "evidence")
 		assert.Equal(t, []bot.SyncItemsArgs{{RequestID: id, Keys: []string{"pre-1"}}}, jobsOf[bot.SyncItemsArgs](h.queue, mark), "syncs")
 	})
@@ -211,8 +217,8 @@ func TestEngineChecklistTicks(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		id := h.openIssue()
-		h.tick("alice", "pre-2")
-		assert.True(t, h.items(id)["pre-2"].Checked, "pre-2 ticked")
+		h.tick("alice", "pre-3")
+		assert.True(t, h.items(id)["pre-3"].Checked, "pre-3 ticked")
 	})
 
 	t.Run("non-holder tick reverted", func(t *testing.T) {
@@ -311,9 +317,9 @@ func TestEngineReviewNeedsEachMember(t *testing.T) {
 	h := newHarness(t)
 	id := h.openIssue()
 	h.passCheck(id)
-	h.tick("alice", "pre-2", "pre-3")
+	h.tick("alice", "pre-3")
 	h.tick("erin", "s3-1", "s3-2", "s3-3", "s3-4")
-	h.tick("bob", h.sectionItems("step-2")...)
+	h.tick("bob", "s2-1", "s2-2", "s2-3", "s2-4") // s2-5 is ticked by the scan
 
 	for _, key := range h.sectionItems("step-2") {
 		assert.True(t, h.items(id)[key].Checked, "%s ticked", key)
@@ -323,12 +329,12 @@ func TestEngineReviewNeedsEachMember(t *testing.T) {
 	assert.Contains(t, status, "☐ Step 2: Technical Review: needs a tick from senior data scientist", "status")
 
 	// Every box is ticked, so bob frees one for carol.
-	h.untick("bob", "s2-5")
-	h.tick("carol", "s2-5")
+	h.untick("bob", "s2-4")
+	h.tick("carol", "s2-4")
 
-	item := h.items(id)["s2-5"]
-	assert.Equal(t, "carol", item.ByLogin, "s2-5 ticked by")
-	assert.Equal(t, "senior data scientist", item.ByMember, "s2-5 counted for")
+	item := h.items(id)["s2-4"]
+	assert.Equal(t, "carol", item.ByLogin, "s2-4 ticked by")
+	assert.Equal(t, "senior data scientist", item.ByMember, "s2-4 counted for")
 	assert.Equal(t, bot.StateAwaitingApproval, h.request(id).State, "state with carol's tick")
 }
 
@@ -419,7 +425,7 @@ func TestEngineStatus(t *testing.T) {
 	h := newHarness(t)
 	id := h.openIssue()
 	h.passCheck(id)
-	h.tick("alice", "pre-2", "pre-3")
+	h.tick("alice", "pre-3")
 	h.tick("bob", "s2-1")
 
 	mark := h.queue.mark()
@@ -432,7 +438,7 @@ func TestEngineStatus(t *testing.T) {
 		"#1 [SOP-02] Promote fraud-detector v3 to Production: awaiting-review",
 		issueURL,
 		"☑ Preconditions",
-		"☐ Step 2: Technical Review: 4 of 5 open (Training/serving parity tests have passed; Model card reviewed and complete; Data lineage and feature provenance validated; 1 more), needs a tick from senior data scientist",
+		"☐ Step 2: Technical Review: 3 of 5 open (Training/serving parity tests have passed; Model card reviewed and complete; Data lineage and feature provenance validated), needs a tick from senior data scientist",
 		"☐ Step 3: Compliance Review: 4 of 4 open",
 		"☐ Step 4: Approval Decision: 2 of 2 open (Approved by ML lead; Approved by compliance officer)",
 		"☐ Step 5: Deployment: 4 of 4 open",

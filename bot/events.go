@@ -72,7 +72,28 @@ type CheckFinished struct {
 	RequestID int64
 	Key       string
 	Passed    bool
-	Evidence  string
+	// NotApplicable means the check cannot decide (nothing is configured
+	// for it), so people tick the item under the section's rule.
+	NotApplicable bool
+	// Evidence is one line for the audit trail and the comment.
+	Evidence string
+	// Report is optional Markdown, such as a table, shown under Evidence.
+	Report string
+}
+
+// CheckReported is a check run or commit status reported on a commit,
+// such as the training/serving parity tests of a linked pull request.
+type CheckReported struct {
+	DeliveryID string
+	// PRs are the pull requests the check run names; a commit status names
+	// none, so the head commit finds them.
+	PRs     []int
+	HeadSHA string
+	Name    string
+	// Conclusion is the check run's conclusion or the commit status's
+	// state: success, failure, error, cancelled, timed_out, …
+	Conclusion string
+	URL        string
 }
 
 // ActionFinished is the result of the action that runs when the approval
@@ -92,4 +113,5 @@ func (PullRequestChanged) eventName() string { return "pull_request" }
 func (IssueClosed) eventName() string        { return "issue_closed" }
 func (IssueOpened) eventName() string        { return "issue_opened" }
 func (CheckFinished) eventName() string      { return "check_finished" }
+func (CheckReported) eventName() string      { return "check_reported" }
 func (ActionFinished) eventName() string     { return "action_finished" }

@@ -46,4 +46,28 @@ type Registry interface {
 	SetAlias(ctx context.Context, name, alias, version string) error
 	// ModelURL returns the registry UI address of a model version.
 	ModelURL(name, version string) string
+
+	GetRun(ctx context.Context, runID string) (mlflow.Run, error)
+	// WalkArtifacts lists the files under path, recursively, failing past
+	// maxFiles.
+	WalkArtifacts(ctx context.Context, runID, path string, maxFiles int) ([]mlflow.FileInfo, error)
+	// DownloadArtifact reads one artifact file, failing past maxBytes.
+	DownloadArtifact(ctx context.Context, runID, path string, maxBytes int64) ([]byte, error)
+}
+
+// ScanFinding is one problem the artifact scanner found. It never carries
+// a secret's value.
+type ScanFinding struct {
+	Severity string // error, warning or info
+	Kind     string // such as "dangerous-global" or "aws-access-key-id"
+	Subject  string // module.name of a global, or the secret's kind
+	File     string
+	Member   string // archive member, if any
+	Offset   int64
+	Detail   string
+}
+
+// ArtifactScanner scans one artifact file's bytes without loading it.
+type ArtifactScanner interface {
+	Scan(ctx context.Context, name string, data []byte) ([]ScanFinding, error)
 }

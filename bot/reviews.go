@@ -103,6 +103,9 @@ func (e *Engine) handlePullRequest(t *txn, ev PullRequestChanged) error {
 	if err != nil {
 		return err
 	}
+	if err := e.resetParity(t, &req, s, ev.PR, ev.HeadSHA); err != nil {
+		return err
+	}
 	why := fmt.Sprintf("new commits pushed to #%d (head %s)", ev.PR, shortSHA(ev.HeadSHA))
 	n, err := e.revoke(t, &req, s, func(so store.Signoff) bool { return so.Via == ViaReview && so.PRNumber == ev.PR }, why)
 	if err != nil || n == 0 {

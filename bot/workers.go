@@ -36,6 +36,9 @@ type Workers struct {
 	InstallationID int64
 	// ModelPolicy returns the alias that replaces a stage for a model, if any.
 	ModelPolicy func(model, stage string) (alias string, ok bool)
+	// Evidence configures the checks; Scanner scans artifacts for them.
+	Evidence EvidenceSettings
+	Scanner  ArtifactScanner
 	Log         *slog.Logger
 
 	installationOnce sync.Mutex
@@ -125,6 +128,12 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 		}
 		return w.Engine.DB.MarkProcessed(ctx, tx, id, outcome)
 	})
+}
+
+// Installation returns the configured installation, or the repository's
+// installation looked up once with the app's credentials.
+func (w *Workers) Installation(ctx context.Context) (int64, error) {
+	return w.installationFor(ctx, store.Request{})
 }
 
 // installationFor returns the GitHub App installation to act as.

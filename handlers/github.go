@@ -17,6 +17,7 @@ import (
 // acknowledged and dropped.
 var handledEvents = map[string]bool{
 	"issues": true, "issue_comment": true, "pull_request": true, "pull_request_review": true,
+	"check_run": true, "status": true,
 }
 
 // envelope is the part of every webhook payload the edge reads before

@@ -17,6 +17,10 @@ type Normalizer struct {
 	Directory *bot.Directory
 	// BotLogin is the app's own bot user; its events are ignored.
 	BotLogin string
+	// Installation returns the app installation to resolve team
+	// membership with when a delivery carries none (Slack commands and
+	// repository webhooks). Nil leaves such lookups to fail closed.
+	Installation func(ctx context.Context) (int64, error)
 }
 
 // Normalize decodes a delivery. A nil event comes with the reason it is
@@ -28,6 +32,12 @@ func (n *Normalizer) Normalize(ctx context.Context, d store.Delivery) (bot.Event
 	parsed, err := gh.ParseWebHook(d.Event, d.Payload)
 	if err != nil {
 		return nil, "payload does not decode: " + err.Error(), nil
+	}
+	switch ev := parsed.(type) {
+	case *gh.CheckRunEvent:
+		return n.checkRun(d, ev)
+	case *gh.StatusEvent:
+		return n.status(d, ev)
 	}
 	if reason := n.skipSender(parsed); reason != "" {
 		return nil, reason, nil
@@ -63,7 +73,12 @@ func (n *Normalizer) skipSender(parsed any) string {
 }
 
 func (n *Normalizer) actor(ctx context.Context, d store.Delivery, login string) bot.Actor {
-	return n.Directory.Resolve(ctx, d.InstallationID, login)
+	installation := d.InstallationID
+	if installation == 0 && n.Installation != nil {
+		// A failed lookup leaves installation 0, so team checks fail closed.
+		installation, _ = n.Installation(ctx)
+	}
+	return n.Directory.Resolve(ctx, installation, login)
 }
 
 func (n *Normalizer) issueComment(ctx context.Context, d store.Delivery, ev *gh.IssueCommentEvent) (bot.Event, string, error) {
@@ -145,5 +160,37 @@ func (n *Normalizer) slackCommand(ctx context.Context, d store.Delivery) (bot.Ev
 		Actor:      actor,
 		Line:       form.Get("text"),
 		Origin:     store.Origin{Source: "slack", ResponseURL: form.Get("response_url"), Channel: form.Get("channel_id")},
+	}, "", nil
+}
+
+// checkRun turns a completed check run into evidence. Check runs come from
+// other apps, so the sender is not filtered; only the bot's own are dropped.
+func (n *Normalizer) checkRun(d store.Delivery, ev *gh.CheckRunEvent) (bot.Event, string, error) {
+	if ev.GetAction() != "completed" {
+		return nil, "check run " + ev.GetAction() + ": only completed runs count", nil
+	}
+	if strings.EqualFold(ev.GetSender().GetLogin(), n.BotLogin) {
+		return nil, "sent by sopbot itself", nil
+	}
+	run := ev.GetCheckRun()
+	var prs []int
+	for _, pr := range run.PullRequests {
+		prs = append(prs, pr.GetNumber())
+	}
+	return bot.CheckReported{
+		DeliveryID: d.ID, PRs: prs, HeadSHA: run.GetHeadSHA(), Name: run.GetName(),
+		Conclusion: run.GetConclusion(), URL: run.GetHTMLURL(),
+	}, "", nil
+}
+
+// status turns a commit status into evidence. It names no pull request;
+// the engine finds linked pull requests by their head commit.
+func (n *Normalizer) status(d store.Delivery, ev *gh.StatusEvent) (bot.Event, string, error) {
+	if ev.GetState() == "pending" {
+		return nil, "commit status pending", nil
+	}
+	return bot.CheckReported{
+		DeliveryID: d.ID, HeadSHA: ev.GetSHA(), Name: ev.GetContext(),
+		Conclusion: ev.GetState(), URL: ev.GetTargetURL(),
 	}, "", nil
 }

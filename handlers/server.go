@@ -96,7 +96,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.DB.Ready(ctx); err != nil {
 		s.Log.Error("readiness check failed", "error", err)
-		problem(w, http.StatusServiceUnavailable, err.Error())
+		problem(w, http.StatusServiceUnavailable, "database migrations not applied")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -23,8 +23,13 @@ func ephemeral(text string) slackReply { return slackReply{ResponseType: "epheme
 
 func (s *Server) handleSlackCommand(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxSlackBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		problem(w, http.StatusRequestEntityTooLarge, "body exceeds 1 MiB")
+		return
+	}
 	if err != nil {
-		problem(w, http.StatusRequestEntityTooLarge, "body too large or unreadable")
+		problem(w, http.StatusBadRequest, "reading body failed")
 		return
 	}
 	if err := slack.VerifyRequest(s.SlackSecret, r.Header, body, s.now()); err != nil {

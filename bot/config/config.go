@@ -54,6 +54,8 @@ type Config struct {
 	Roles map[string]Holders `json:"roles"`
 	// People pairs GitHub logins with Slack user ids.
 	People []Person `json:"people"`
+	// Evidence configures the bot's own checks.
+	Evidence Evidence `json:"evidence"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"logLevel"`
 }
@@ -103,6 +105,36 @@ type ModelPolicy struct {
 	// Aliases maps a stage named in a command ("Production") to the alias
 	// set instead ("champion"), for registries that use aliases.
 	Aliases map[string]string `json:"aliases"`
+	// Metrics are the thresholds a candidate version's run metrics must
+	// meet, by metric key.
+	Metrics map[string]Threshold `json:"metrics"`
+}
+
+// Threshold bounds one metric. Every bound given must hold.
+type Threshold struct {
+	Min *float64 `json:"min"`
+	Max *float64 `json:"max"`
+	// MaxRegression is how much worse than the current production version
+	// the candidate may be, in the metric's own unit.
+	MaxRegression *float64 `json:"maxRegression"`
+	// LowerIsBetter marks metrics such as latency or error rate, so a
+	// regression is an increase.
+	LowerIsBetter bool `json:"lowerIsBetter"`
+}
+
+// Evidence configures the checks the bot runs to tick items itself.
+type Evidence struct {
+	// ParityCheck is the check run name or commit status context, on the
+	// linked pull request's head, that proves the training/serving parity
+	// tests passed. Empty leaves that item to people.
+	ParityCheck string `json:"parityCheck"`
+	// DatasetVersionKey is the run parameter or tag that names the training
+	// dataset version.
+	DatasetVersionKey string `json:"datasetVersionKey"`
+	// ScanMaxFileBytes is the largest artifact file downloaded for the scan.
+	ScanMaxFileBytes int64 `json:"scanMaxFileBytes"`
+	// ScanMaxFiles is the most artifact files one scan downloads.
+	ScanMaxFiles int `json:"scanMaxFiles"`
 }
 
 // Holders lists who holds one role member.
@@ -163,6 +195,13 @@ func (c *Config) applyDefaults() {
 		c.Slack.ResponseURLPrefixes = []string{"https://hooks.slack.com/"}
 	}
 	setDefault(&c.MLflow.UIURL, c.MLflow.BaseURL)
+	setDefault(&c.Evidence.DatasetVersionKey, "dataset_version")
+	if c.Evidence.ScanMaxFileBytes == 0 {
+		c.Evidence.ScanMaxFileBytes = 512 << 20
+	}
+	if c.Evidence.ScanMaxFiles == 0 {
+		c.Evidence.ScanMaxFiles = 200
+	}
 }
 
 func setDefault(field *string, value string) {
@@ -203,6 +242,7 @@ func (c Config) Validate() error {
 		}
 	}
 	problems = append(problems, c.validateRoles()...)
+	problems = append(problems, c.validateThresholds()...)
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
@@ -225,6 +265,28 @@ func (c Config) validateRoles() []string {
 		if p.GitHub == "" || p.Slack == "" {
 			problems = append(problems, fmt.Sprintf("people[%d] needs both github and slack", i))
 		}
+	}
+	return problems
+}
+
+func (c Config) validateThresholds() []string {
+	var problems []string
+	for model, policy := range c.MLflow.Models {
+		for metric, th := range policy.Metrics {
+			setting := fmt.Sprintf("mlflow.models[%q].metrics[%q]", model, metric)
+			if th.Min == nil && th.Max == nil && th.MaxRegression == nil {
+				problems = append(problems, setting+" sets no bound: give min, max or maxRegression")
+			}
+			if th.Min != nil && th.Max != nil && *th.Min > *th.Max {
+				problems = append(problems, fmt.Sprintf("%s has min %g above max %g", setting, *th.Min, *th.Max))
+			}
+			if th.MaxRegression != nil && *th.MaxRegression < 0 {
+				problems = append(problems, fmt.Sprintf("%s has a negative maxRegression %g", setting, *th.MaxRegression))
+			}
+		}
+	}
+	if c.Evidence.ScanMaxFileBytes < 0 || c.Evidence.ScanMaxFiles < 0 {
+		problems = append(problems, "evidence.scanMaxFileBytes and evidence.scanMaxFiles must not be negative")
 	}
 	return problems
 }
@@ -274,6 +336,7 @@ var envSettings = []envSetting{
 	stringSetting("SOPBOT_MLFLOW_BASE_URL", func(c *Config) *string { return &c.MLflow.BaseURL }),
 	stringSetting("SOPBOT_MLFLOW_UI_URL", func(c *Config) *string { return &c.MLflow.UIURL }),
 	secretSetting("SOPBOT_MLFLOW_TOKEN", func(c *Config) *Secret { return &c.MLflow.Token }),
+	stringSetting("SOPBOT_EVIDENCE_PARITY_CHECK", func(c *Config) *string { return &c.Evidence.ParityCheck }),
 }
 
 // EnvNames lists every environment variable Load reads.

@@ -179,3 +179,22 @@ func (db *DB) PullRequestLink(ctx context.Context, tx *sql.Tx, number int) (requ
 	}
 	return requestID, head, nil
 }
+
+// PullRequestsByHead returns the linked pull requests whose recorded head
+// is sha.
+func (db *DB) PullRequestsByHead(ctx context.Context, tx *sql.Tx, sha string) ([]int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT number FROM pull_requests WHERE head_sha = ? ORDER BY number`, sha)
+	if err != nil {
+		return nil, fmt.Errorf("finding pull requests with head %s: %w", sha, err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("finding pull requests with head %s: %w", sha, err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

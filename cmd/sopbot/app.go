@@ -51,12 +51,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	directory := bot.NewDirectory(cfg, clients.github)
 	grammar := bot.NewGrammar(lib)
 	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
-		Settings: bot.Settings{Channel: cfg.Slack.Channel, Repository: cfg.GitHub.Repository}, Log: log}
+		Settings: bot.Settings{Channel: cfg.Slack.Channel, Repository: cfg.GitHub.Repository, ParityCheck: cfg.Evidence.ParityCheck}, Log: log}
 	workers := &bot.Workers{
 		Engine: engine, GitHub: clients.github, Slack: clients.slack, Registry: clients.mlflow,
 		Normalizer:     &handlers.Normalizer{Directory: directory, BotLogin: cfg.GitHub.BotLogin},
 		InstallationID: cfg.GitHub.InstallationID, ModelPolicy: modelPolicy(cfg.MLflow), Log: log,
+		Evidence: bot.EvidenceSettings{
+			Thresholds:        func(model string) map[string]config.Threshold { return cfg.MLflow.Models[model].Metrics },
+			DatasetVersionKey: cfg.Evidence.DatasetVersionKey,
+			ScanMaxFileBytes:  cfg.Evidence.ScanMaxFileBytes,
+			ScanMaxFiles:      cfg.Evidence.ScanMaxFiles,
+		},
 	}
+	workers.Normalizer.(*handlers.Normalizer).Installation = workers.Installation
 	queue, err := newQueue(db, workers, log)
 	if err != nil {
 		db.Close()
@@ -99,13 +106,23 @@ func newClients(cfg config.Config) (clients, error) {
 	return c, nil
 }
 
+// loadLibrary loads the SOP files of dir, or the embedded library when dir
+// is empty, and checks that the bot runs every check and action they name.
 func loadLibrary(dir string) (*sop.Library, error) {
+	var lib *sop.Library
+	var err error
+	source := "the embedded SOP library"
 	if dir == "" {
-		return sop.Embedded()
+		lib, err = sop.Embedded()
+	} else {
+		source = "SOP library from " + dir
+		lib, err = sop.LoadDir(dir)
 	}
-	lib, err := sop.LoadDir(dir)
+	if err == nil {
+		err = bot.ValidateLibrary(lib)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("loading SOP library from %s: %w", dir, err)
+		return nil, fmt.Errorf("loading %s: %w", source, err)
 	}
 	return lib, nil
 }

@@ -45,8 +45,10 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Client calls the MLflow model registry. It is safe for concurrent use.
+// Client calls the MLflow model registry, run and artifact endpoints of a
+// tracking server. It is safe for concurrent use.
 type Client struct {
+	rootURL    string
 	apiURL     string
 	uiURL      string
 	cfg        Config
@@ -75,7 +77,7 @@ func New(cfg Config) (*Client, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: defaultTimeout}
 	}
-	return &Client{apiURL: root + apiPath, uiURL: uiURL, cfg: cfg, httpClient: httpClient}, nil
+	return &Client{rootURL: root, apiURL: root + apiPath, uiURL: uiURL, cfg: cfg, httpClient: httpClient}, nil
 }
 
 // serverRoot validates raw and returns it without a trailing slash or API

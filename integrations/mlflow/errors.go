@@ -49,12 +49,12 @@ func invalidArgument(format string, args ...any) error {
 }
 
 // IsPermanent reports whether retrying the call that returned err cannot
-// succeed: an APIError with a 4xx status other than 408 and 429, or an
-// argument the client rejected before sending. Server errors, network
-// errors and unknown errors are not permanent.
+// succeed: an APIError with a 4xx status other than 408 and 429, an
+// argument the client rejected before sending, or ErrLimitExceeded.
+// Server errors, network errors and unknown errors are not permanent.
 func IsPermanent(err error) bool {
 	var invalid *invalidArgumentError
-	if errors.As(err, &invalid) {
+	if errors.As(err, &invalid) || errors.Is(err, ErrLimitExceeded) {
 		return true
 	}
 

@@ -19,7 +19,9 @@ import (
 const apiPrefix = "/api/2.0/mlflow/"
 
 // defaultPageSize is the number of versions per search page unless the
-// request sets max_results or SetSearchPageSize changes it.
+// request sets max_results or SetSearchPageSize changes it, and the number
+// of entries per artifact listing page unless SetArtifactPageSize changes
+// it.
 const defaultPageSize = 1000
 
 // Transition is one stage change of a model version.
@@ -42,6 +44,10 @@ type Fake struct {
 	failures      map[string]*failure
 	pageSize      int
 	authorization string
+
+	runs             map[string]*mlflow.Run
+	artifacts        map[string]map[string][]byte // run ID to artifact path to content
+	artifactPageSize int
 }
 
 type model struct {
@@ -66,6 +72,10 @@ func New() *Fake {
 		history:  map[string][]Transition{},
 		failures: map[string]*failure{},
 		pageSize: defaultPageSize,
+
+		runs:             map[string]*mlflow.Run{},
+		artifacts:        map[string]map[string][]byte{},
+		artifactPageSize: defaultPageSize,
 	}
 }
 
@@ -169,8 +179,8 @@ func (f *Fake) RequireAuthorization(value string) {
 
 // FailNext makes the next n requests to path fail with status and an MLflow
 // error body, before any other handling. path is an endpoint such as
-// "model-versions/transition-stage"; a leading "/api/2.0/mlflow/" is
-// accepted.
+// "model-versions/transition-stage" or "get-artifact"; a leading
+// "/api/2.0/mlflow/" is accepted.
 func (f *Fake) FailNext(path string, status int, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -185,6 +195,9 @@ func (f *Fake) FailNext(path string, status int, n int) {
 //	POST model-versions/set-tag fraud-detector v3 sopbot.issue=42
 //	POST registered-models/alias fraud-detector champion → v3
 //	GET model-versions/get fraud-detector v9 → 404 RESOURCE_DOES_NOT_EXIST
+//	GET runs/get run-1
+//	GET artifacts/list run-1 model
+//	GET get-artifact run-1 model/model.pkl
 func (f *Fake) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

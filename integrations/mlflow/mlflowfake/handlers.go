@@ -3,11 +3,13 @@ package mlflowfake
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
 // handler serves one endpoint. It returns the readable call line, the
-// response body on success, or an MLflow error.
+// response on success, or an MLflow error. The response is encoded as JSON
+// unless it is artifactContent.
 type handler func(w http.ResponseWriter, r *http.Request) (call string, response any, apiErr *apiError)
 
 func (f *Fake) routes() map[string]handler {
@@ -19,11 +21,16 @@ func (f *Fake) routes() map[string]handler {
 		"GET registered-models/alias":          f.getByAlias,
 		"POST registered-models/alias":         f.setAlias,
 		"GET registered-models/get":            f.getRegisteredModel,
+		"GET runs/get":                         f.getRun,
+		"GET artifacts/list":                   f.listArtifacts,
 	}
 }
 
 func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	endpoint := strings.TrimPrefix(r.URL.Path, apiPrefix)
+	if r.URL.Path == downloadPath {
+		endpoint = strings.TrimPrefix(downloadPath, "/")
+	}
 	request := r.Method + " " + endpoint
 
 	if status, ok := f.takeFailure(endpoint); ok {
@@ -32,6 +39,14 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if apiErr := f.checkAuthorization(r); apiErr != nil {
 		f.finish(w, request, nil, apiErr)
+		return
+	}
+
+	// The download route sits at the server root, so it bypasses the API
+	// route table.
+	if r.URL.Path == downloadPath && r.Method == http.MethodGet {
+		call, response, apiErr := f.getArtifact(w, r)
+		f.finish(w, call, response, apiErr)
 		return
 	}
 
@@ -57,6 +72,12 @@ func (f *Fake) finish(w http.ResponseWriter, call string, response any, apiErr *
 	}
 
 	f.record(call)
+	if content, ok := response.(artifactContent); ok {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+		_, _ = w.Write(content)
+		return
+	}
 	if response == nil {
 		response = struct{}{}
 	}
