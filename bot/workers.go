@@ -39,7 +39,7 @@ type Workers struct {
 	// Evidence configures the checks; Scanner scans artifacts for them.
 	Evidence EvidenceSettings
 	Scanner  ArtifactScanner
-	Log         *slog.Logger
+	Log      *slog.Logger
 
 	installationOnce sync.Mutex
 	installation     int64
