@@ -3,6 +3,7 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/sopbot/sopbot/bot/store"
@@ -81,6 +82,7 @@ func (e *Engine) handleChecklistEdited(t *txn, ev ChecklistEdited) error {
 		}
 	}
 
+	reverted = append(reverted, e.driftedItems(t, req.ID, changes, ev.NewBody)...)
 	if len(reverted) > 0 {
 		if err := e.enqueue(t, SyncItemsArgs{RequestID: req.ID, Keys: reverted}); err != nil {
 			return err
@@ -226,4 +228,26 @@ func describeSection(s *sop.SOP, key string) string {
 		return sec.Title
 	}
 	return key
+}
+
+// driftedItems returns the boxes whose state in the edited body differs
+// from the store although this edit did not flip them: a write that raced
+// another one lost them, so the bot puts them back.
+func (e *Engine) driftedItems(t *txn, requestID int64, changes []tickChange, body string) []string {
+	items, err := e.DB.Items(t.ctx, t.tx, requestID)
+	if err != nil {
+		return nil
+	}
+	flipped := map[string]bool{}
+	for _, c := range changes {
+		flipped[c.key] = true
+	}
+	var drifted []string
+	for key, entry := range sop.ReadChecklist(body) {
+		if stored, ok := items[key]; ok && !flipped[key] && stored.Checked != entry.Checked {
+			drifted = append(drifted, key)
+		}
+	}
+	sort.Strings(drifted)
+	return drifted
 }

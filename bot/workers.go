@@ -43,7 +43,26 @@ type Workers struct {
 
 	installationOnce sync.Mutex
 	installation     int64
+	// issueLocks serializes the read-modify-write of each issue body, so
+	// two syncs of one issue cannot undo each other's flips.
+	issueLocks sync.Map // issue number → *sync.Mutex
 }
+
+// lockIssue locks one issue's body against the bot's other writers and
+// returns the unlock function.
+func (w *Workers) lockIssue(number int) func() {
+	lock, _ := w.issueLocks.LoadOrStore(number, &sync.Mutex{})
+	mu := lock.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// A delivery waits for earlier ones about the same subject at most
+// maxOrderingWaits times, orderingWait each.
+const (
+	maxOrderingWaits = 50
+	orderingWait     = 100 * time.Millisecond
+)
 
 // Register adds every worker to workers.
 func (w *Workers) Register(workers *river.Workers) {
@@ -100,13 +119,23 @@ func isPermanent(err error) bool {
 func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDeliveryArgs]) error {
 	id := job.Args.DeliveryID
 	var d store.Delivery
+	var earlier bool
 	err := w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		d, err = w.Engine.DB.GetDelivery(ctx, tx, id)
+		if d, err = w.Engine.DB.GetDelivery(ctx, tx, id); err != nil {
+			return err
+		}
+		earlier, err = w.Engine.DB.EarlierPending(ctx, tx, id, d.Subject)
 		return err
 	})
 	if err != nil || !d.ProcessedAt.IsZero() {
 		return err
+	}
+	// Deliveries about one issue are processed in arrival order. A delivery
+	// that waited this long goes ahead, so one stuck delivery cannot block
+	// its issue for good.
+	if earlier && job.Attempt < maxOrderingWaits {
+		return river.JobSnooze(orderingWait)
 	}
 	ev, skipped, err := w.Normalizer.Normalize(ctx, d)
 	if err != nil {
@@ -252,6 +281,7 @@ func (w *Workers) syncItems(ctx context.Context, job *river.Job[SyncItemsArgs]) 
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
+	defer w.lockIssue(req.IssueNumber)()
 	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)

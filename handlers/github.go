@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -30,6 +31,24 @@ type envelope struct {
 	Repository *struct {
 		FullName string `json:"full_name"`
 	} `json:"repository"`
+	Issue *struct {
+		Number int `json:"number"`
+	} `json:"issue"`
+	PullRequest *struct {
+		Number int `json:"number"`
+	} `json:"pull_request"`
+}
+
+// subject names the issue or pull request a delivery is about; both share
+// one number space.
+func (e envelope) subject() string {
+	switch {
+	case e.Issue != nil && e.Issue.Number > 0:
+		return fmt.Sprintf("issue:%d", e.Issue.Number)
+	case e.PullRequest != nil && e.PullRequest.Number > 0:
+		return fmt.Sprintf("issue:%d", e.PullRequest.Number)
+	}
+	return ""
 }
 
 func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +101,8 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	d := store.Delivery{ID: "github:" + deliveryID, Source: "github", Event: event, Action: env.Action, Payload: payload}
+	d := store.Delivery{ID: "github:" + deliveryID, Source: "github", Event: event, Action: env.Action,
+		Subject: env.subject(), Payload: payload}
 	if env.Installation != nil {
 		d.InstallationID = env.Installation.ID
 	}

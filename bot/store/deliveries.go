@@ -16,19 +16,22 @@ type Delivery struct {
 	Event          string
 	Action         string
 	InstallationID int64
-	Payload        []byte
-	ReceivedAt     time.Time
-	ProcessedAt    time.Time
-	Outcome        string
+	// Subject is the issue or pull request the delivery is about, such as
+	// "issue:12"; empty when ordering does not matter.
+	Subject     string
+	Payload     []byte
+	ReceivedAt  time.Time
+	ProcessedAt time.Time
+	Outcome     string
 }
 
 // InsertDelivery stores d unless a delivery with its id exists. It reports
 // whether the row is new.
 func (db *DB) InsertDelivery(ctx context.Context, tx *sql.Tx, d Delivery) (bool, error) {
 	result, err := tx.ExecContext(ctx, `INSERT INTO deliveries
-		(id, source, event, action, installation_id, payload, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.Source, d.Event, d.Action, d.InstallationID, d.Payload, timestamp(db.Now()))
+		(id, source, event, action, installation_id, subject, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		d.ID, d.Source, d.Event, d.Action, d.InstallationID, d.Subject, d.Payload, timestamp(db.Now()))
 	if err != nil {
 		return false, fmt.Errorf("storing delivery %s: %w", d.ID, err)
 	}
@@ -44,9 +47,9 @@ func (db *DB) GetDelivery(ctx context.Context, tx *sql.Tx, id string) (Delivery,
 	var d Delivery
 	var received string
 	var processed sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT id, source, event, action, installation_id, payload,
+	err := tx.QueryRowContext(ctx, `SELECT id, source, event, action, installation_id, subject, payload,
 		received_at, processed_at, outcome FROM deliveries WHERE id = ?`, id).
-		Scan(&d.ID, &d.Source, &d.Event, &d.Action, &d.InstallationID, &d.Payload, &received, &processed, &d.Outcome)
+		Scan(&d.ID, &d.Source, &d.Event, &d.Action, &d.InstallationID, &d.Subject, &d.Payload, &received, &processed, &d.Outcome)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("delivery %s: %w", id, ErrNotFound)
 	}
@@ -78,4 +81,19 @@ func (db *DB) CountDeliveries(ctx context.Context) (total, processed int, err er
 		return 0, 0, fmt.Errorf("counting deliveries: %w", err)
 	}
 	return total, processed, nil
+}
+
+// EarlierPending reports whether a delivery about the same subject that
+// arrived before id is still unprocessed.
+func (db *DB) EarlierPending(ctx context.Context, tx *sql.Tx, id, subject string) (bool, error) {
+	if subject == "" {
+		return false, nil
+	}
+	var found int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE subject = ? AND processed_at IS NULL
+		AND rowid < (SELECT rowid FROM deliveries WHERE id = ?)`, subject, id).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("checking deliveries before %s: %w", id, err)
+	}
+	return found > 0, nil
 }

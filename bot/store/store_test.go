@@ -257,3 +257,35 @@ func TestVerifyAuditEmpty(t *testing.T) {
 	assert.NoError(t, err)
 	assert.Zero(t, n, "rows checked")
 }
+
+func TestEarlierPendingOrdersBySubject(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	insert := func(id, subject string) {
+		require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := db.InsertDelivery(ctx, tx, store.Delivery{ID: id, Source: "github", Event: "issues", Subject: subject, Payload: []byte("{}")})
+			return err
+		}))
+	}
+	earlier := func(id, subject string) bool {
+		var pending bool
+		require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			pending, err = db.EarlierPending(ctx, tx, id, subject)
+			return err
+		}))
+		return pending
+	}
+	insert("a", "issue:1")
+	insert("b", "issue:2")
+	insert("c", "issue:1")
+
+	assert.False(t, earlier("a", "issue:1"), "the first delivery waits for nothing")
+	assert.True(t, earlier("c", "issue:1"), "c waits for a")
+	assert.False(t, earlier("b", "issue:2"), "another subject does not wait")
+	assert.False(t, earlier("c", ""), "no subject, no ordering")
+
+	require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error { return db.MarkProcessed(ctx, tx, "a", "handled") }))
+	assert.False(t, earlier("c", "issue:1"), "c goes once a is processed")
+}
