@@ -139,3 +139,21 @@ func TestValidateLibraryRejectsUnknownNames(t *testing.T) {
 	assert.Contains(t, err.Error(), `item s2-5 names unknown check "virus-scan"`)
 	assert.Contains(t, err.Error(), `onApproved names unknown action "deploy-everything"`)
 }
+
+func TestOpenRequestKeepsItsSOPRevision(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.openIssue()
+
+	data, err := os.ReadFile("../sop/library/sop-02-model-promotion.md")
+	require.NoError(t, err)
+	changed := strings.Replace(string(data), "step-3: {tick: [compliance officer]}", "step-3: {tick: [ML lead]}", 1)
+	require.NotEqual(t, string(data), changed, "the test changes the step 3 rule")
+	lib, err := sop.LoadLibrary(fstest.MapFS{"sop-02.md": {Data: []byte(changed)}})
+	require.NoError(t, err)
+	h.engine.Library = lib
+
+	h.tick("erin", "s3-1")
+	assert.True(t, h.items(id)["s3-1"].Checked, "the open request still runs the rule it was opened under")
+	assert.Equal(t, "compliance officer", h.items(id)["s3-1"].ByMember, "counted for")
+}

@@ -57,7 +57,7 @@ func (e *Engine) openRequest(t *txn, c CommandIssued, cmd Command) error {
 	}
 
 	req := store.Request{
-		SOPID: s.ID, SOPRevision: s.Revision, SOPSource: s.Source, Target: target, State: StateOpening,
+		SOPID: s.ID, SOPRevision: s.Revision, SOPSource: string(s.File), Target: target, State: StateOpening,
 		Params: cmd.Params, RequesterLogin: c.Actor.Login, RequesterSlack: c.Actor.Slack,
 		Origin: c.Origin, InstallationID: c.InstallationID,
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -62,6 +63,9 @@ type Engine struct {
 	Queue     Enqueuer
 	Settings  Settings
 	Log       *slog.Logger
+
+	// snapshots caches SOPs parsed from requests' stored copies, by revision.
+	snapshots sync.Map
 }
 
 // txn is the context of one engine decision.
@@ -150,16 +154,25 @@ func (e *Engine) reply(t *txn, origin store.Origin, text string, ephemeral bool)
 	return e.enqueue(t, ReplyArgs{Origin: origin, Text: text, Ephemeral: ephemeral, Marker: t.marker()})
 }
 
-// sopOf returns the SOP a request runs.
-//
-// NOTE: requests run the library's current SOP of the same id; the
-// revision and source they were opened under are stored for the record but
-// not yet used to run them.
+// sopOf returns the SOP a request runs: the revision it was opened under,
+// from the library when the library still has that revision and from the
+// request's stored copy otherwise, so a library change does not change
+// open requests.
 func (e *Engine) sopOf(req store.Request) (*sop.SOP, error) {
-	s, ok := e.Library.Get(req.SOPID)
-	if !ok || s.Binding == nil {
-		return nil, fmt.Errorf("request %d runs %s, which the SOP library no longer has", req.ID, req.SOPID)
+	if s, ok := e.Library.Get(req.SOPID); ok && s.Binding != nil && s.Revision == req.SOPRevision {
+		return s, nil
 	}
+	if cached, ok := e.snapshots.Load(req.SOPRevision); ok {
+		return cached.(*sop.SOP), nil
+	}
+	if req.SOPSource == "" {
+		return nil, fmt.Errorf("request %d runs %s revision %s, which neither the library nor the request has", req.ID, req.SOPID, shortSHA(req.SOPRevision))
+	}
+	s, err := sop.LoadFile(req.SOPID+"@"+shortSHA(req.SOPRevision)+".md", []byte(req.SOPSource))
+	if err != nil {
+		return nil, fmt.Errorf("loading the stored %s of request %d: %w", req.SOPID, req.ID, err)
+	}
+	e.snapshots.Store(req.SOPRevision, s)
 	return s, nil
 }
 

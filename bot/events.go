@@ -115,3 +115,36 @@ func (IssueOpened) eventName() string        { return "issue_opened" }
 func (CheckFinished) eventName() string      { return "check_finished" }
 func (CheckReported) eventName() string      { return "check_reported" }
 func (ActionFinished) eventName() string     { return "action_finished" }
+
+// Actions a Slack gate message's buttons carry.
+const (
+	ButtonApprove = "approve"
+	ButtonReject  = "reject"
+)
+
+// ButtonPressed is a click on an Approve or Reject button of a gate
+// message in Slack.
+type ButtonPressed struct {
+	DeliveryID string
+	// Actor is the Slack user who clicked, with the GitHub login the
+	// configuration pairs them with; an unpaired user has no Login.
+	Actor       Actor
+	Ref         RequestRef
+	Action      string // ButtonApprove or ButtonReject
+	ResponseURL string
+	TriggerID   string
+	Channel     string
+	MessageTS   string
+}
+
+// RejectReasonSubmitted is the reason typed into the modal that a Reject
+// button opened.
+type RejectReasonSubmitted struct {
+	DeliveryID string
+	Actor      Actor
+	Ref        RequestRef
+	Reason     string
+}
+
+func (ButtonPressed) eventName() string         { return "button_pressed" }
+func (RejectReasonSubmitted) eventName() string { return "reject_reason" }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing/fstest"
 
 	"sigs.k8s.io/yaml"
 )
@@ -118,6 +119,7 @@ func loadFile(fsys fs.FS, name, display string) (*SOP, error) {
 	}
 	s := doc.SOPs[0]
 	s.Binding = &b
+	s.File = src
 	s.Revision = revision(s.Source, fm.raw)
 	if errs := validateBinding(display, fm, s); len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -247,4 +249,10 @@ func (l *Library) Lint() []Missing {
 		out = append(out, Lint(&Document{Path: s.Path, SOPs: []*SOP{s}})...)
 	}
 	return out
+}
+
+// LoadFile parses one library file given as bytes, such as the copy a
+// request stored of the SOP it was opened under.
+func LoadFile(name string, data []byte) (*SOP, error) {
+	return loadFile(fstest.MapFS{name: {Data: data}}, name, name)
 }

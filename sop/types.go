@@ -29,6 +29,9 @@ type SOP struct {
 	Source string
 	// Revision is the hex SHA-256 of Source and the binding's bytes.
 	Revision string
+	// File is the whole library file the SOP came from, front matter
+	// included; nil for an SOP parsed from a plain document.
+	File []byte
 
 	Binding *Binding
 }
