@@ -47,7 +47,7 @@ func (w *Workers) runCheck(ctx context.Context, job *river.Job[CheckArgs]) error
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
-	result.RequestID, result.Key = req.ID, job.Args.Key
+	result.RequestID, result.Key, result.Params = req.ID, job.Args.Key, job.Args.Params
 	return w.apply(ctx, result)
 }
 

@@ -105,7 +105,7 @@ func openSections(s *sop.SOP, p progress) string {
 
 // sign records a sign-off and ticks the member's approval box.
 func (e *Engine) sign(t *txn, req *store.Request, s *sop.SOP, actor Actor, member string, so store.Signoff) error {
-	so.RequestID, so.Member, so.Login, so.DeliveryID = req.ID, member, actor.Login, t.deliveryID
+	so.RequestID, so.Member, so.Login, so.DeliveryID, so.Revision = req.ID, member, actor.Login, t.deliveryID, req.Revision
 	if err := e.DB.InsertSignoff(t.ctx, t.tx, so); err != nil {
 		return err
 	}
@@ -124,6 +124,7 @@ func (e *Engine) sign(t *txn, req *store.Request, s *sop.SOP, actor Actor, membe
 	e.Log.Info("sign-off recorded", "request_id", req.ID, "github_login", actor.Login, "member", member, "via", so.Via)
 	return e.audit(t, req.ID, actor.Login, "signed off", map[string]any{
 		"member": member, "via": so.Via, "ref": so.Ref, "pull_request": so.PRNumber, "commit": so.CommitSHA,
+		"revision": shortSHA(req.Revision),
 	})
 }
 

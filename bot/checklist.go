@@ -58,13 +58,16 @@ func (e *Engine) handleChecklistEdited(t *txn, ev ChecklistEdited) error {
 	if err != nil {
 		return err
 	}
-	changes := diffChecklist(ev.OldBody, ev.NewBody)
-	if len(changes) == 0 {
-		return nil
-	}
 	s, err := e.sopOf(req)
 	if err != nil {
 		return err
+	}
+	if err := e.paramsEdited(t, &req, s, ev); err != nil {
+		return err
+	}
+	changes := diffChecklist(ev.OldBody, ev.NewBody)
+	if len(changes) == 0 {
+		return nil
 	}
 
 	var reverted []string
@@ -111,7 +114,7 @@ func (e *Engine) applyChange(t *txn, req *store.Request, s *sop.SOP, actor Actor
 	if !ok || stored.Checked == change.checked {
 		return "", false, nil // already in that state: a concurrent edit or the bot's own sync
 	}
-	if req.Terminal() || req.State == StateOpening {
+	if req.Terminal() || req.State == StateOpening || req.State == StateQueued {
 		return fmt.Sprintf("this request is %s, so the box %q was set back.", req.State, change.text), true, nil
 	}
 	if sec.Approval && isApprovalItem(change.key) {
@@ -250,4 +253,34 @@ func (e *Engine) driftedItems(t *txn, requestID int64, changes []tickChange, bod
 	}
 	sort.Strings(drifted)
 	return drifted
+}
+
+// paramsEdited applies an edit of the issue's Parameters table. A change
+// the actor may not make, or an invalid value, is put back with a comment.
+func (e *Engine) paramsEdited(t *txn, req *store.Request, s *sop.SOP, ev ChecklistEdited) error {
+	before, after := sop.ReadParams(ev.OldBody), sop.ReadParams(ev.NewBody)
+	if after == nil || sameParams(before, after) {
+		return nil
+	}
+	values := map[string]string{}
+	for name, value := range req.Params {
+		values[name] = value
+	}
+	for name, value := range after {
+		if _, known := values[name]; known {
+			values[name] = value
+		}
+	}
+	err := e.changeParams(t, req, s, ev.Actor, values, "issue edit")
+	var usageErr *UsageError
+	if !errors.As(err, &usageErr) {
+		return err
+	}
+	if err := e.audit(t, req.ID, ev.Actor.Login, "parameter edit reverted", usageErr.Problem); err != nil {
+		return err
+	}
+	if err := e.enqueue(t, SyncParamsArgs{RequestID: req.ID}); err != nil {
+		return err
+	}
+	return e.comment(t, *req, ev.Actor.Mention()+", the Parameters table was set back. "+usageErr.Problem)
 }

@@ -38,8 +38,8 @@ func (e *Engine) handleCheckFinished(t *txn, ev CheckFinished) error {
 	if err != nil {
 		return err
 	}
-	if req.Terminal() {
-		return nil
+	if req.Terminal() || (ev.Params != "" && ev.Params != req.ParamsKey()) {
+		return nil // finished, or a result for parameters that changed since
 	}
 	s, err := e.sopOf(req)
 	if err != nil {
@@ -97,6 +97,9 @@ func (e *Engine) applyCheck(t *txn, req *store.Request, s *sop.SOP, key, state, 
 	if err := e.comment(t, *req, text); err != nil {
 		return err
 	}
+	if err := e.refreshRevision(t, req, s, fmt.Sprintf("the check for `%s` now reports %s", key, state)); err != nil {
+		return err
+	}
 	return e.advance(t, req, s)
 }
 
@@ -115,7 +118,7 @@ func (e *Engine) startChecks(t *txn, req *store.Request, s *sop.SOP) error {
 		check := s.Binding.Checks[key]
 		switch {
 		case jobChecks[check]:
-			if err := e.enqueue(t, CheckArgs{RequestID: req.ID, Key: key, Check: check}); err != nil {
+			if err := e.enqueue(t, CheckArgs{RequestID: req.ID, Key: key, Check: check, Params: req.ParamsKey()}); err != nil {
 				return err
 			}
 		case check == CheckPRParity && e.Settings.ParityCheck == "":

@@ -49,23 +49,34 @@ func (e *Engine) openRequest(t *txn, c CommandIssued, cmd Command) error {
 		return &UsageError{Problem: "Your Slack account is not paired with a GitHub login, so sopbot cannot record you as the requester. Ask an administrator to add you under `people` in the sopbot config."}
 	}
 	target := fillTemplate(s.Binding.Target, cmd.Params)
-	if existing, err := e.DB.OpenRequestByTarget(t.ctx, t.tx, target); err == nil {
+	state, behind := StateOpening, int64(0)
+	existing, err := e.DB.OpenRequestByTarget(t.ctx, t.tx, target)
+	switch {
+	case err == nil && sameParams(existing.Params, cmd.Params):
 		return e.reply(t, c.Origin, fmt.Sprintf("%s is already open for %s: %s (state: %s).",
 			existing.Label(), target, linkOrPending(existing), existing.State), true)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	case err == nil && existing.SOPID == s.ID && e.mayChange(existing, s, c.Actor) == "" && existing.State != StateOpening:
+		return e.changeByCommand(t, c, existing, cmd)
+	case err == nil:
+		state, behind = StateQueued, existing.ID
+	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
 
 	req := store.Request{
-		SOPID: s.ID, SOPRevision: s.Revision, SOPSource: string(s.File), Target: target, State: StateOpening,
+		SOPID: s.ID, SOPRevision: s.Revision, SOPSource: string(s.File), Target: target, State: state,
 		Params: cmd.Params, RequesterLogin: c.Actor.Login, RequesterSlack: c.Actor.Slack,
-		Origin: c.Origin, InstallationID: c.InstallationID,
+		Origin: c.Origin, InstallationID: c.InstallationID, QueuedBehind: behind,
 	}
 	id, err := e.DB.InsertRequest(t.ctx, t.tx, req)
 	if err != nil {
 		return err
 	}
 	if err := e.DB.InsertItems(t.ctx, t.tx, id, itemsOf(s)); err != nil {
+		return err
+	}
+	req.ID = id
+	if err := e.DB.SetRevision(t.ctx, t.tx, id, requestRevision(req, s, nil)); err != nil {
 		return err
 	}
 	detail := map[string]any{"sop": s.ID, "revision": s.Revision, "params": cmd.Params, "command": cmd.Text, "via": c.Origin.Source}
@@ -85,6 +96,32 @@ func itemsOf(s *sop.SOP) []store.Item {
 		}
 	}
 	return items
+}
+
+func sameParams(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// changeByCommand applies a new command for the target of an open request
+// as a change of that request's parameters.
+func (e *Engine) changeByCommand(t *txn, c CommandIssued, req store.Request, cmd Command) error {
+	s, err := e.sopOf(req)
+	if err != nil {
+		return err
+	}
+	if err := e.changeParams(t, &req, s, c.Actor, cmd.Params, "command"); err != nil {
+		return err
+	}
+	return e.reply(t, c.Origin, fmt.Sprintf("%s is open for %s, so it now carries the new parameters: %s. Earlier approvals no longer count.",
+		req.Label(), req.Target, req.IssueURL), true)
 }
 
 func linkOrPending(req store.Request) string {
@@ -124,6 +161,20 @@ func (e *Engine) handleIssueOpened(t *txn, ev IssueOpened) error {
 	}
 	title := s.RenderTitle(req.Params)
 	text := fmt.Sprintf("Opened #%d %s for @%s: %s", ev.Number, title, req.RequesterLogin, ev.URL)
+	if req.State == StateQueued {
+		holder, err := e.DB.GetRequest(t.ctx, t.tx, req.QueuedBehind)
+		if err != nil {
+			return err
+		}
+		text += fmt.Sprintf(" It is queued behind %s, which holds %s, and starts when that request ends.", holder.Label(), req.Target)
+		if err := e.reply(t, req.Origin, text, false); err != nil {
+			return err
+		}
+		if err := e.enqueue(t, LabelsArgs{RequestID: req.ID}); err != nil {
+			return err
+		}
+		return e.comment(t, req, fmt.Sprintf("⏳ Queued behind %s, which holds `%s`. This request starts, and its boxes can be ticked, when %s ends.", holder.Label(), req.Target, holder.Label()))
+	}
 	if err := e.reply(t, req.Origin, text, false); err != nil {
 		return err
 	}

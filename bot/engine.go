@@ -19,9 +19,11 @@ import (
 
 // Request states. A request moves opening → awaiting-review →
 // awaiting-approval → acting → deploying → done, or ends rejected or
-// cancelled; failed means the action needs a person.
+// cancelled; failed means the action needs a person. A request whose
+// target another request holds waits in queued.
 const (
 	StateOpening          = "opening"
+	StateQueued           = "queued"
 	StateAwaitingReview   = "awaiting-review"
 	StateAwaitingApproval = "awaiting-approval"
 	StateActing           = "acting"
@@ -190,10 +192,44 @@ func (e *Engine) setState(t *txn, req *store.Request, state, reason string) erro
 		return err
 	}
 	e.Log.Info("request state changed", "request_id", req.ID, "sop", req.SOPID, "from", from, "to", state)
-	if req.IssueNumber == 0 {
+	if req.IssueNumber != 0 {
+		if err := e.enqueue(t, LabelsArgs{RequestID: req.ID}); err != nil {
+			return err
+		}
+	}
+	if req.Terminal() && from != StateQueued {
+		return e.releaseTarget(t, *req)
+	}
+	return nil
+}
+
+// releaseTarget starts the oldest request queued behind a request that
+// ended.
+func (e *Engine) releaseTarget(t *txn, ended store.Request) error {
+	next, err := e.DB.NextQueued(t.ctx, t.tx, ended.Target)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	return e.enqueue(t, LabelsArgs{RequestID: req.ID})
+	if err != nil {
+		return err
+	}
+	s, err := e.sopOf(next)
+	if err != nil {
+		return err
+	}
+	if next.IssueNumber == 0 {
+		return e.setState(t, &next, StateOpening, ended.Label()+" ended")
+	}
+	if err := e.setState(t, &next, StateAwaitingReview, ended.Label()+" ended"); err != nil {
+		return err
+	}
+	if err := e.comment(t, next, fmt.Sprintf("▶️ %s ended (%s), so this request now holds `%s` and starts.", ended.Label(), ended.State, next.Target)); err != nil {
+		return err
+	}
+	if err := e.startChecks(t, &next, s); err != nil {
+		return err
+	}
+	return e.advance(t, &next, s)
 }
 
 // findRequest resolves a command's request reference.

@@ -129,10 +129,11 @@ func TestEngineIssueOpened(t *testing.T) {
 			assert.Equal(t, "slack", replies[0].Origin.Source, "reply origin")
 		}
 		checks := jobsOf[bot.CheckArgs](h.queue, mark)
+		key := req.ParamsKey()
 		assert.Equal(t, []bot.CheckArgs{
-			{RequestID: id, Key: "pre-1", Check: bot.CheckMLflowVersionStage},
-			{RequestID: id, Key: "pre-2", Check: bot.CheckMLflowMetrics},
-			{RequestID: id, Key: "s2-5", Check: bot.CheckArtifactScan},
+			{RequestID: id, Key: "pre-1", Check: bot.CheckMLflowVersionStage, Params: key},
+			{RequestID: id, Key: "pre-2", Check: bot.CheckMLflowMetrics, Params: key},
+			{RequestID: id, Key: "s2-5", Check: bot.CheckArtifactScan, Params: key},
 		}, checks, "checks")
 		assert.Equal(t, bot.CheckNotApplicable, h.items(id)["s2-2"].CheckState, "parity item without a configured check")
 		assert.Equal(t, []bot.LabelsArgs{{RequestID: id}}, jobsOf[bot.LabelsArgs](h.queue, mark), "label updates")

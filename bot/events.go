@@ -79,6 +79,8 @@ type CheckFinished struct {
 	Evidence string
 	// Report is optional Markdown, such as a table, shown under Evidence.
 	Report string
+	// Params is the parameters key the check ran for; see CheckArgs.
+	Params string
 }
 
 // CheckReported is a check run or commit status reported on a commit,

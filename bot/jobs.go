@@ -90,12 +90,24 @@ type NotifyArgs struct {
 // Kind implements river.JobArgs.
 func (NotifyArgs) Kind() string { return "notify" }
 
-// CheckArgs runs a check the bot makes itself for one item.
+// CheckArgs runs a check the bot makes itself for one item. Params is the
+// request's parameters key when the check was started, so a result for
+// parameters that changed since is dropped.
 type CheckArgs struct {
 	RequestID int64  `json:"request_id"`
 	Key       string `json:"key"`
 	Check     string `json:"check"`
+	Params    string `json:"params"`
 }
+
+// SyncParamsArgs rewrites a request issue's title and Parameters table from
+// the stored parameters.
+type SyncParamsArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncParamsArgs) Kind() string { return "sync_params" }
 
 // Kind implements river.JobArgs.
 func (CheckArgs) Kind() string { return "check" }

@@ -17,6 +17,7 @@ type GitHub interface {
 	FindIssueByMarker(ctx context.Context, installationID int64, label, marker string) (github.Issue, bool, error)
 	GetIssue(ctx context.Context, installationID int64, number int) (github.Issue, error)
 	EditIssueBody(ctx context.Context, installationID int64, number int, body string) error
+	EditIssue(ctx context.Context, installationID int64, number int, title, body string) error
 	ReplaceLabels(ctx context.Context, installationID int64, number int, labels []string) error
 	CreateComment(ctx context.Context, installationID int64, number int, body string) (github.Comment, error)
 	// FindComment reports whether a comment on the issue contains marker.

@@ -70,6 +70,7 @@ func (w *Workers) Register(workers *river.Workers) {
 	river.AddWorker(workers, river.WorkFunc(w.openIssue))
 	river.AddWorker(workers, river.WorkFunc(w.postComment))
 	river.AddWorker(workers, river.WorkFunc(w.syncItems))
+	river.AddWorker(workers, river.WorkFunc(w.syncParams))
 	river.AddWorker(workers, river.WorkFunc(w.setLabels))
 	river.AddWorker(workers, river.WorkFunc(w.closeIssue))
 	river.AddWorker(workers, river.WorkFunc(w.reply))
@@ -296,6 +297,32 @@ func (w *Workers) syncItems(ctx context.Context, job *river.Job[SyncItemsArgs]) 
 		return nil
 	}
 	return w.outcome(job.Kind, attrs, w.GitHub.EditIssueBody(ctx, inst, req.IssueNumber, body))
+}
+
+func (w *Workers) syncParams(ctx context.Context, job *river.Job[SyncParamsArgs]) error {
+	attrs := []any{"request_id", job.Args.RequestID}
+	req, s, _, err := w.loadRequest(ctx, job.Args.RequestID)
+	if err != nil || req.IssueNumber == 0 {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	inst, err := w.installationFor(ctx, req)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	defer w.lockIssue(req.IssueNumber)()
+	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
+	if err != nil {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	body := issue.Body
+	for _, name := range sortedKeys(req.Params) {
+		body, _ = sop.SetParam(body, name, req.Params[name])
+	}
+	title := s.RenderTitle(req.Params)
+	if body == issue.Body && title == issue.Title {
+		return nil
+	}
+	return w.outcome(job.Kind, attrs, w.GitHub.EditIssue(ctx, inst, req.IssueNumber, title, body))
 }
 
 func (w *Workers) setLabels(ctx context.Context, job *river.Job[LabelsArgs]) error {

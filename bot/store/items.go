@@ -99,14 +99,16 @@ type Signoff struct {
 	DeliveryID string
 	Revoked    bool
 	RevokedWhy string
+	// Revision is the request revision the sign-off approved.
+	Revision string
 }
 
 // InsertSignoff records a sign-off.
 func (db *DB) InsertSignoff(ctx context.Context, tx *sql.Tx, s Signoff) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO signoffs
-		(request_id, member, login, via, ref, pr_number, commit_sha, at, delivery_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.RequestID, s.Member, s.Login, s.Via, s.Ref, s.PRNumber, s.CommitSHA, timestamp(db.Now()), s.DeliveryID)
+		(request_id, member, login, via, ref, pr_number, commit_sha, at, delivery_id, revision)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.RequestID, s.Member, s.Login, s.Via, s.Ref, s.PRNumber, s.CommitSHA, timestamp(db.Now()), s.DeliveryID, s.Revision)
 	if err != nil {
 		return fmt.Errorf("recording sign-off of %s on request %d: %w", s.Login, s.RequestID, err)
 	}
@@ -126,7 +128,7 @@ func (db *DB) AllSignoffs(ctx context.Context, tx *sql.Tx, requestID int64) ([]S
 
 func (db *DB) signoffs(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Signoff, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, request_id, member, login, via, ref, pr_number, commit_sha,
-		at, delivery_id, revoked_at IS NOT NULL, revoked_why FROM signoffs WHERE `+where+` ORDER BY id`, args...)
+		at, delivery_id, revoked_at IS NOT NULL, revoked_why, revision FROM signoffs WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("loading sign-offs: %w", err)
 	}
@@ -136,7 +138,7 @@ func (db *DB) signoffs(ctx context.Context, tx *sql.Tx, where string, args ...an
 		var s Signoff
 		var at string
 		if err := rows.Scan(&s.ID, &s.RequestID, &s.Member, &s.Login, &s.Via, &s.Ref, &s.PRNumber,
-			&s.CommitSHA, &at, &s.DeliveryID, &s.Revoked, &s.RevokedWhy); err != nil {
+			&s.CommitSHA, &at, &s.DeliveryID, &s.Revoked, &s.RevokedWhy, &s.Revision); err != nil {
 			return nil, fmt.Errorf("loading sign-offs: %w", err)
 		}
 		s.At = parseTime(at)

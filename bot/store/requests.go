@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -30,8 +32,14 @@ type Request struct {
 	IssueURL       string
 	Reason         string
 	Result         string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Revision is the hash of the parameters and the evidence that
+	// sign-offs are bound to.
+	Revision string
+	// QueuedBehind is the request that holds the target while this one
+	// waits in state queued.
+	QueuedBehind int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Origin is where the command that opened a request came from, so the bot
@@ -54,6 +62,14 @@ func (r Request) Terminal() bool {
 	return false
 }
 
+// ParamsKey returns a short hash of the parameters, so a check result can
+// be matched to the parameters it checked.
+func (r Request) ParamsKey() string {
+	data, _ := json.Marshal(r.Params) // map keys marshal sorted
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
 // Label returns the request's user-facing name, "#<issue>" once the issue
 // exists and "R-<id>" before.
 func (r Request) Label() string {
@@ -65,7 +81,7 @@ func (r Request) Label() string {
 
 const requestColumns = `id, sop_id, sop_revision, sop_source, target, state, params,
 	requester_login, requester_slack, origin, installation_id, issue_number, issue_url,
-	reason, result, created_at, updated_at`
+	reason, result, revision, queued_behind, created_at, updated_at`
 
 // InsertRequest stores a new request and returns its id. It returns
 // ErrTargetBusy when another open request holds the same target.
@@ -81,10 +97,10 @@ func (db *DB) InsertRequest(ctx context.Context, tx *sql.Tx, r Request) (int64, 
 	now := timestamp(db.Now())
 	result, err := tx.ExecContext(ctx, `INSERT INTO requests
 		(sop_id, sop_revision, sop_source, target, state, params, requester_login, requester_slack,
-		 origin, installation_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 origin, installation_id, revision, queued_behind, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.SOPID, r.SOPRevision, r.SOPSource, r.Target, r.State, string(params), r.RequesterLogin,
-		r.RequesterSlack, string(origin), r.InstallationID, now, now)
+		r.RequesterSlack, string(origin), r.InstallationID, r.Revision, r.QueuedBehind, now, now)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed: requests.target") {
 			return 0, ErrTargetBusy
@@ -100,7 +116,7 @@ func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 	var issue sql.NullInt64
 	err := row.Scan(&r.ID, &r.SOPID, &r.SOPRevision, &r.SOPSource, &r.Target, &r.State, &params,
 		&r.RequesterLogin, &r.RequesterSlack, &origin, &r.InstallationID, &issue, &r.IssueURL,
-		&r.Reason, &r.Result, &created, &updated)
+		&r.Reason, &r.Result, &r.Revision, &r.QueuedBehind, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -136,9 +152,55 @@ func (db *DB) RequestByIssue(ctx context.Context, tx *sql.Tx, number int) (Reque
 	return db.getRequest(ctx, tx, "issue_number = ?", number)
 }
 
-// OpenRequestByTarget loads the open request holding target.
+// OpenRequestByTarget loads the active request holding target: open, and
+// not waiting in the queue.
 func (db *DB) OpenRequestByTarget(ctx context.Context, tx *sql.Tx, target string) (Request, error) {
-	return db.getRequest(ctx, tx, "target = ? AND state NOT IN ('done', 'rejected', 'cancelled')", target)
+	return db.getRequest(ctx, tx, "target = ? AND state NOT IN ('done', 'rejected', 'cancelled', 'queued')", target)
+}
+
+// NextQueued loads the oldest request queued for target.
+func (db *DB) NextQueued(ctx context.Context, tx *sql.Tx, target string) (Request, error) {
+	return db.getRequest(ctx, tx, "target = ? AND state = 'queued' ORDER BY id LIMIT 1", target)
+}
+
+// SetParams replaces a request's parameters.
+func (db *DB) SetParams(ctx context.Context, tx *sql.Tx, id int64, params map[string]string) error {
+	data, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("encoding parameters: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE requests SET params = ?, updated_at = ? WHERE id = ?`, string(data), timestamp(db.Now()), id); err != nil {
+		return fmt.Errorf("updating parameters of request %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetRevision records a request's new revision.
+func (db *DB) SetRevision(ctx context.Context, tx *sql.Tx, id int64, revision string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE requests SET revision = ? WHERE id = ?`, revision, id); err != nil {
+		return fmt.Errorf("recording revision of request %d: %w", id, err)
+	}
+	return nil
+}
+
+// ActiveRequests returns every request that is neither finished nor
+// queued, oldest first.
+func (db *DB) ActiveRequests(ctx context.Context) ([]Request, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
+		WHERE state NOT IN ('done', 'rejected', 'cancelled') ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing open requests: %w", err)
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing open requests: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // SetIssue records the issue opened for a request.
