@@ -27,7 +27,7 @@ type Normalizer struct {
 // ignored.
 func (n *Normalizer) Normalize(ctx context.Context, d store.Delivery) (bot.Event, string, error) {
 	if d.Source == "slack" {
-		return n.slackCommand(ctx, d)
+		return n.slack(ctx, d)
 	}
 	parsed, err := gh.ParseWebHook(d.Event, d.Payload)
 	if err != nil {

@@ -43,6 +43,7 @@ func (s *Server) Routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /github/webhook", s.handleGitHub)
 	mux.HandleFunc("POST /slack/commands", s.handleSlackCommand)
+	mux.HandleFunc("POST /slack/interactions", s.handleSlackInteraction)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	return mux

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,6 +25,11 @@ type gitHubPort interface {
 	CreateComment(ctx context.Context, installationID int64, number int, body string) (github.Comment, error)
 	FindComment(ctx context.Context, installationID int64, number int, marker string) (bool, error)
 	CloseIssue(ctx context.Context, installationID int64, number int) error
+	ListOpenIssues(ctx context.Context, installationID int64, label string) ([]github.Issue, error)
+	ListComments(ctx context.Context, installationID int64, number int, since time.Time) ([]github.Comment, error)
+	GetPullRequest(ctx context.Context, installationID int64, number int) (github.PullRequest, error)
+	ListReviews(ctx context.Context, installationID int64, number int) ([]github.Review, error)
+	SetCommitStatus(ctx context.Context, installationID int64, sha, state, statusContext, description, targetURL string) error
 	IsTeamMember(ctx context.Context, installationID int64, org, team, login string) (bool, error)
 	RepositoryInstallation(ctx context.Context) (int64, error)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -50,8 +51,15 @@ func pemOf(key *rsa.PrivateKey) []byte {
 // has alice and bob.
 func startFake(t *testing.T, prefix string) *githubfake.Fake {
 	t.Helper()
+	return startFakeWith(t, func(opts *githubfake.Options) { opts.PathPrefix = prefix })
+}
+
+// startFakeWith starts a fake like startFake after configure changes its
+// options.
+func startFakeWith(t *testing.T, configure func(*githubfake.Options)) *githubfake.Fake {
+	t.Helper()
 	key, _ := testKeys(t)
-	fake, err := githubfake.New(githubfake.Options{
+	opts := githubfake.Options{
 		AppID:          testAppID,
 		PublicKey:      &key.PublicKey,
 		InstallationID: testInstallationID,
@@ -60,8 +68,9 @@ func startFake(t *testing.T, prefix string) *githubfake.Fake {
 		BotLogin:       testBot,
 		WebhookSecret:  []byte("test-secret"),
 		Teams:          map[string][]string{"acme/ml-leads": {"alice", "Bob"}},
-		PathPrefix:     prefix,
-	})
+	}
+	configure(&opts)
+	fake, err := githubfake.New(opts)
 	require.NoError(t, err)
 	require.NoError(t, fake.Start())
 	t.Cleanup(fake.Close)
@@ -86,6 +95,36 @@ func newClient(t *testing.T, fake *githubfake.Fake, key *rsa.PrivateKey) *github
 func setup(t *testing.T) (*githubfake.Fake, *github.Client) {
 	t.Helper()
 	fake := startFake(t, "")
+	key, _ := testKeys(t)
+	return fake, newClient(t, fake, key)
+}
+
+// testClock is a clock for the fake that moves only when a test advances it.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// setupWithClock is setup with the fake's timestamps taken from clock.
+func setupWithClock(t *testing.T, clock *testClock) (*githubfake.Fake, *github.Client) {
+	t.Helper()
+	fake := startFakeWith(t, func(opts *githubfake.Options) { opts.Clock = clock.Now })
 	key, _ := testKeys(t)
 	return fake, newClient(t, fake, key)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	gogithub "github.com/google/go-github/v60/github"
 )
@@ -22,9 +23,12 @@ type Issue struct {
 
 // Comment is the part of an issue comment that sopbot reads.
 type Comment struct {
-	ID      int64
-	HTMLURL string
-	Body    string
+	ID        int64
+	HTMLURL   string
+	Body      string
+	User      string // login of the author
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // pageSize is the maximum per_page value the REST API accepts.
@@ -89,6 +93,44 @@ func (c *Client) FindIssueByMarker(ctx context.Context, installationID int64, la
 		}
 	}
 	return Issue{}, false, nil
+}
+
+// ListOpenIssues returns the open issues that carry label, newest first,
+// skipping pull requests. An empty label lists every open issue.
+//
+// NOTE: it reads at most maxListPages pages of 100, and pull requests take
+// up room on those pages too, so when more than 1,000 open issues and pull
+// requests carry the label, the oldest are not returned.
+func (c *Client) ListOpenIssues(ctx context.Context, installationID int64, label string) ([]Issue, error) {
+	gh, err := c.installation(installationID)
+	if err != nil {
+		return nil, fmt.Errorf("listing open issues with label %q in %s: %w", label, c.repoName(), err)
+	}
+
+	fetch := func(page int) ([]*gogithub.Issue, *gogithub.Response, error) {
+		opts := &gogithub.IssueListByRepoOptions{
+			State:       "open",
+			Sort:        "created",
+			Direction:   "desc",
+			ListOptions: gogithub.ListOptions{Page: page, PerPage: pageSize},
+		}
+		if label != "" {
+			opts.Labels = []string{label}
+		}
+		return gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
+	}
+	listed, err := readPages(1, maxListPages, fetch)
+	if err != nil {
+		return nil, fmt.Errorf("listing open issues with label %q in %s: %w", label, c.repoName(), err)
+	}
+
+	issues := []Issue{}
+	for _, issue := range listed {
+		if !issue.IsPullRequest() {
+			issues = append(issues, issueFrom(issue))
+		}
+	}
+	return issues, nil
 }
 
 // GetIssue reads one issue of the configured repository.
@@ -164,7 +206,7 @@ func (c *Client) CreateComment(ctx context.Context, installationID int64, number
 	if err != nil {
 		return Comment{}, fmt.Errorf("commenting on issue %s#%d: %w", c.repoName(), number, err)
 	}
-	return Comment{ID: created.GetID(), HTMLURL: created.GetHTMLURL(), Body: created.GetBody()}, nil
+	return commentFrom(created), nil
 }
 
 // FindComment reports whether a comment on the issue contains marker.
@@ -207,6 +249,40 @@ func (c *Client) FindComment(ctx context.Context, installationID int64, number i
 	return false, nil
 }
 
+// ListComments returns the comments on an issue or pull request that were
+// last updated after since, oldest first, or every comment when since is
+// zero. since is sent in whole seconds, so a comment updated earlier in the
+// same second as since can be returned too.
+//
+// NOTE: it returns at most maxListPages pages of 100. When more than 1,000
+// comments match, it returns the last 10 pages, between 901 and 1,000 of
+// the newest comments, and skips the older ones.
+func (c *Client) ListComments(ctx context.Context, installationID int64, number int, since time.Time) ([]Comment, error) {
+	gh, err := c.installation(installationID)
+	if err != nil {
+		return nil, fmt.Errorf("listing comments on issue %s#%d: %w", c.repoName(), number, err)
+	}
+
+	fetch := func(page int) ([]*gogithub.IssueComment, *gogithub.Response, error) {
+		opts := &gogithub.IssueListCommentsOptions{ListOptions: gogithub.ListOptions{Page: page, PerPage: pageSize}}
+		if !since.IsZero() {
+			utc := since.UTC()
+			opts.Since = &utc
+		}
+		return gh.Issues.ListComments(ctx, c.owner, c.repo, number, opts)
+	}
+	listed, err := readNewestPages(fetch)
+	if err != nil {
+		return nil, fmt.Errorf("listing comments on issue %s#%d: %w", c.repoName(), number, err)
+	}
+
+	comments := make([]Comment, 0, len(listed))
+	for _, comment := range listed {
+		comments = append(comments, commentFrom(comment))
+	}
+	return comments, nil
+}
+
 // newestPages returns up to n page numbers after page 1, from last down.
 // last is zero when the Link header has no "last" relation, which means
 // page 1 was the only page.
@@ -226,6 +302,18 @@ func containsMarker(comments []*gogithub.IssueComment, marker string) bool {
 		}
 	}
 	return false
+}
+
+// commentFrom converts a go-github issue comment.
+func commentFrom(comment *gogithub.IssueComment) Comment {
+	return Comment{
+		ID:        comment.GetID(),
+		HTMLURL:   comment.GetHTMLURL(),
+		Body:      comment.GetBody(),
+		User:      comment.GetUser().GetLogin(),
+		CreatedAt: comment.GetCreatedAt().Time,
+		UpdatedAt: comment.GetUpdatedAt().Time,
+	}
 }
 
 // issueFrom converts a go-github issue.

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -19,17 +20,31 @@ var transientCodes = map[string]bool{
 	"team_added_to_org":   true,
 }
 
+// permanentErrors are the errors that no retry can fix, because the
+// request never left the client or its input must change first.
+var permanentErrors = []error{
+	ErrResponseURLNotAllowed,
+	errNoBotToken,
+	errNoEmail,
+	slack.ErrParametersMissing,
+	slack.ErrBlockIDNotUnique,
+}
+
 // IsPermanent reports whether retrying the call that returned err cannot
 // succeed. Permanent errors are a rejected response_url, a missing bot token,
-// a Slack error code such as invalid_auth, channel_not_found or
-// not_in_channel, and an HTTP 4xx status other than 408 and 429. Rate
+// an argument that slack-go rejects before sending (an empty trigger_id, a
+// repeated block_id), a user profile without an email, a Slack error code
+// such as invalid_auth, channel_not_found, expired_trigger_id or
+// user_not_found, and an HTTP 4xx status other than 408 and 429. Rate
 // limits, 5xx statuses, network errors and unknown errors are not permanent.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrResponseURLNotAllowed) || errors.Is(err, errNoBotToken) {
-		return true
+	for _, permanent := range permanentErrors {
+		if errors.Is(err, permanent) {
+			return true
+		}
 	}
 
 	var rateLimited *slack.RateLimitedError
@@ -64,4 +79,19 @@ func RetryAfter(err error) (time.Duration, bool) {
 		return rateLimited.RetryAfter, true
 	}
 	return 0, false
+}
+
+// wrapAPIError prefixes err with operation, such as "posting message to
+// C0123", and names a Slack error code as one. It returns nil for a nil err
+// and keeps err in the chain, so IsPermanent and RetryAfter still work.
+func wrapAPIError(operation string, err error) error {
+	if err == nil {
+		return nil
+	}
+
+	var apiErr slack.SlackErrorResponse
+	if errors.As(err, &apiErr) {
+		return fmt.Errorf("%s: Slack API error %w", operation, err)
+	}
+	return fmt.Errorf("%s: %w", operation, err)
 }

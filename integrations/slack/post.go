@@ -8,7 +8,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// errNoBotToken is returned by Post when Config.BotToken was empty.
+// errNoBotToken is returned by every Web API method when Config.BotToken
+// was empty.
 var errNoBotToken = errors.New("no bot token configured: set BotToken in the Slack config")
 
 // Post sends msg to a channel or user ID with chat.postMessage. It ignores
@@ -28,13 +29,5 @@ func (c *Client) Post(ctx context.Context, channel string, msg Message) error {
 	}
 
 	_, _, err := c.api.PostMessageContext(ctx, channel, options...)
-	if err == nil {
-		return nil
-	}
-
-	var apiErr slack.SlackErrorResponse
-	if errors.As(err, &apiErr) {
-		return fmt.Errorf("posting message to %s: Slack API error %w", channel, err)
-	}
-	return fmt.Errorf("posting message to %s: %w", channel, err)
+	return wrapAPIError("posting message to "+channel, err)
 }

@@ -66,27 +66,63 @@ func (s *Scenario) repeatRequest(ctx context.Context) error {
 }
 
 func (s *Scenario) preconditions(ctx context.Context) error {
-	s.say("sopbot checks MLflow; %s ticks the other preconditions", People.Alice.Login)
-	pre := s.keys("pre")
-	if !s.checked(pre[0]) {
-		return fmt.Errorf("sopbot did not tick %s after checking MLflow", pre[0])
+	s.say("sopbot checks MLflow, compares metrics and scans the artifacts; %s ticks the model card precondition", People.Alice.Login)
+	if open := s.unticked("pre-1", "pre-2", "s2-5"); len(open) > 0 {
+		return fmt.Errorf("sopbot did not tick %s from its evidence", strings.Join(open, ", "))
 	}
 	seen := s.showComments(0)
-	if err := s.tick(ctx, People.Alice, pre[1:]...); err != nil {
+	if err := s.tick(ctx, People.Alice, "pre-3"); err != nil {
 		return err
 	}
 	s.showComments(seen)
 	return nil
 }
 
-func (s *Scenario) technicalReview(ctx context.Context) error {
+// unticked returns the keys whose boxes are not ticked in the issue.
+func (s *Scenario) unticked(keys ...string) []string {
+	var open []string
+	for _, key := range keys {
+		if !s.checked(key) {
+			open = append(open, key)
+		}
+	}
+	return open
+}
+
+func (s *Scenario) pullRequest(ctx context.Context) error {
 	p := People
-	s.say("%s (%s) and %s (%s) tick the technical review", p.Bob.Login, p.Bob.Role, p.Carol.Login, p.Carol.Role)
-	keys := s.keys("step-2")
-	if err := s.tick(ctx, p.Bob, keys[:3]...); err != nil {
+	s.say("%s opens a pull request for #%d; CI reports `%s` on it", p.Alice.Login, s.issue, ParityCheck)
+	seen := len(s.Fakes.GitHub.Comments(s.issue))
+	body := fmt.Sprintf("Serve %s v3 from the scoring service.\n\nSOP request: #%d", Model, s.issue)
+	pr, _, err := s.Fakes.GitHub.OpenPullRequest(p.Alice.Login, "Serve fraud-detector v3", body)
+	if err != nil {
 		return err
 	}
-	if err := s.tick(ctx, p.Carol, keys[3:]...); err != nil {
+	s.pr = pr
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	if err := s.Fakes.GitHub.CompleteCheckRun("ci-runner[bot]", pr, ParityCheck, "success"); err != nil {
+		return err
+	}
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	s.showComments(seen)
+	if !s.checked("s2-2") {
+		return fmt.Errorf("a successful %s run did not tick s2-2", ParityCheck)
+	}
+	return nil
+}
+
+func (s *Scenario) technicalReview(ctx context.Context) error {
+	p := People
+	s.say("%s (%s) and %s (%s) tick the rest of the technical review", p.Bob.Login, p.Bob.Role, p.Carol.Login, p.Carol.Role)
+	keys := s.keys("step-2")
+	if err := s.tick(ctx, p.Bob, "s2-1", "s2-3"); err != nil {
+		return err
+	}
+	if err := s.tick(ctx, p.Carol, "s2-4"); err != nil {
 		return err
 	}
 	for _, key := range keys {
@@ -128,18 +164,10 @@ func (s *Scenario) complianceReview(ctx context.Context) error {
 
 func (s *Scenario) pullRequestApprovals(ctx context.Context) error {
 	p := People
-	s.say("%s opens a pull request for #%d; %s and %s approve it", p.Alice.Login, s.issue, p.Dana.Login, p.Erin.Login)
+	s.say("%s (%s) and %s (%s) approve pull request #%d", p.Dana.Login, p.Dana.Role, p.Erin.Login, p.Erin.Role, s.pr)
 	seen := len(s.Fakes.GitHub.Comments(s.issue))
-	body := fmt.Sprintf("Serve %s v3 from the scoring service.\n\nSOP request: #%d", Model, s.issue)
-	pr, _, err := s.Fakes.GitHub.OpenPullRequest(p.Alice.Login, "Serve fraud-detector v3", body)
-	if err != nil {
-		return err
-	}
-	if err := s.settle(ctx); err != nil {
-		return err
-	}
 	for _, approver := range []Person{p.Dana, p.Erin} {
-		if _, err := s.Fakes.GitHub.SubmitReview(approver.Login, pr, "approved", "LGTM"); err != nil {
+		if _, err := s.Fakes.GitHub.SubmitReview(approver.Login, s.pr, "approved", "LGTM"); err != nil {
 			return err
 		}
 		if err := s.settle(ctx); err != nil {

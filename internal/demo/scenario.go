@@ -34,6 +34,7 @@ type Scenario struct {
 
 	sop   *sop.SOP
 	issue int
+	pr    int
 	step  int
 }
 
@@ -51,11 +52,10 @@ func (s *Scenario) Run(ctx context.Context) error {
 	if s.Timeout == 0 {
 		s.Timeout = 30 * time.Second
 	}
-	s.Fakes.MLflow.AddVersion(Model, "2", "Production", nil)
-	s.Fakes.MLflow.AddVersion(Model, "3", "Staging", nil)
+	s.Fakes.seedRegistry()
 
 	for _, phase := range []func(context.Context) error{
-		s.openRequest, s.repeatRequest, s.preconditions, s.technicalReview, s.outsiderTick,
+		s.openRequest, s.repeatRequest, s.preconditions, s.pullRequest, s.technicalReview, s.outsiderTick,
 		s.complianceReview, s.pullRequestApprovals, s.deployment, s.verify, s.printAudit,
 	} {
 		if err := phase(ctx); err != nil {

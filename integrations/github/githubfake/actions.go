@@ -38,7 +38,7 @@ func (f *Fake) UserEditBody(login string, number int, body string) error {
 func (f *Fake) editBodyLocked(is *issue, login, body string) {
 	changes := map[string]any{"body": map[string]any{"from": is.body}}
 	is.body = body
-	is.updated = now()
+	is.updated = f.now()
 	f.queueEditedLocked(is, human(login), changes)
 }
 
@@ -75,7 +75,7 @@ func (f *Fake) UserEditComment(login string, commentID int64, body string) error
 
 	changes := map[string]any{"body": map[string]any{"from": c.body}}
 	c.body = body
-	c.updated = now()
+	c.updated = f.now()
 	f.queueCommentEventLocked("edited", f.issues[c.issue], c, human(login), changes)
 	return nil
 }
@@ -130,7 +130,7 @@ func (f *Fake) PushToPullRequest(login string, number int) (string, error) {
 	before := is.pull.headSHA
 	is.pull.pushes++
 	is.pull.headSHA = f.headSHA(is)
-	is.updated = now()
+	is.updated = f.now()
 	f.queuePullRequestEventLocked("synchronize", is, human(login), map[string]any{"before": before, "after": is.pull.headSHA})
 	return is.pull.headSHA, nil
 }
@@ -157,7 +157,7 @@ func (f *Fake) SubmitReview(login string, number int, state, body string) (int64
 		return 0, fmt.Errorf("submitting review: %s cannot %s their own pull request #%d", login, state, number)
 	}
 
-	rv := &review{id: f.nextID, user: human(login), state: state, body: body, commitID: is.pull.headSHA, submitted: now()}
+	rv := &review{id: f.nextID, user: human(login), state: state, body: body, commitID: is.pull.headSHA, submitted: f.now()}
 	f.nextID++
 	is.pull.reviews = append(is.pull.reviews, rv)
 	f.queueReviewEventLocked("submitted", is, rv, human(login))
@@ -222,7 +222,39 @@ func (f *Fake) pullLocked(number int) (*issue, error) {
 // headSHA derives the head commit of a pull request from its number and
 // push count, so runs are repeatable.
 func (f *Fake) headSHA(is *issue) string {
-	return fakeSHA(fmt.Sprintf("%s#%d/%d", f.repoPath(), is.number, is.pull.pushes))
+	return f.pushSHA(is.number, is.pull.pushes)
+}
+
+// pushSHA returns the head commit of pull request number after push pushes.
+func (f *Fake) pushSHA(number, push int) string {
+	return fakeSHA(fmt.Sprintf("%s#%d/%d", f.repoPath(), number, push))
+}
+
+// baseSHA returns the commit the fake's main branch points at.
+func (f *Fake) baseSHA() string {
+	return fakeSHA(f.repoPath() + "@main")
+}
+
+// MergePullRequest merges open pull request number as login and queues
+// pull_request.closed with merged set to true.
+func (f *Fake) MergePullRequest(login string, number int) error {
+	if login == "" {
+		return errors.New("merging pull request: login is empty")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	is, err := f.pullLocked(number)
+	if err != nil {
+		return fmt.Errorf("merging pull request: %w", err)
+	}
+	if is.state != "open" {
+		return fmt.Errorf("merging pull request #%d: it is %s", number, is.state)
+	}
+
+	is.pull.merged = true
+	is.pull.mergedBy = human(login)
+	f.closeLocked(is, "completed", human(login))
+	return nil
 }
 
 // CompleteCheckRun reports a check run named name on the head commit of

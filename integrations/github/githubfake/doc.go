@@ -21,7 +21,12 @@
 //	POST  .../issues/{n}/comments    issue_comment.created
 //
 // NOTE: replacing labels sends no issues.labeled or issues.unlabeled
-// delivery, although GitHub sends one per label.
+// delivery, although GitHub sends one per label. Setting a commit status
+// (POST .../statuses/{sha}) sends no status delivery, because the app
+// does not subscribe to status events.
+//
+// [Fake.SuppressNextDeliveries] records the next deliveries without sending
+// them, to test how the bot recovers from a lost webhook.
 //
 // Payloads are built from real deliveries embedded from the payloads
 // folder, with the fields that identify the repository, installation,

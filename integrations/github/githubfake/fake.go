@@ -39,6 +39,11 @@ type Options struct {
 	// PathPrefix serves the API under a path, such as "/api/v3/" for a
 	// GitHub Enterprise Server layout. Empty serves it at the root.
 	PathPrefix string
+	// Clock returns the time stamped on issues, comments, reviews and
+	// commit statuses, time.Now when nil. The fake may call it while
+	// holding its lock, so it must not call the fake. Token expiry and JWT
+	// checks always use the real time.
+	Clock func() time.Time
 }
 
 // Fake is an in-process GitHub REST API and webhook sender.
@@ -59,13 +64,15 @@ type Fake struct {
 	teams      map[string][]string
 	tokens     map[string]time.Time // installation token to expiry
 	issues     map[int]*issue
-	comments   []*comment // ordered by id
+	comments   []*comment                 // ordered by id
+	statuses   map[string][]*commitStatus // by commit SHA, oldest first
 	nextNumber int
-	nextID     int64 // shared by comments and reviews
+	nextID     int64 // shared by comments, reviews, check runs and commit statuses
 	calls      []string
 	faults     []*fault
 	deliveries []Delivery
 	queue      []int // indexes into deliveries, oldest first
+	suppress   int   // deliveries still to record without sending
 	inFlight   bool
 	changed    chan struct{} // closed and replaced on every queue change
 }
@@ -87,6 +94,7 @@ func New(opts Options) (*Fake, error) {
 		teams:      make(map[string][]string),
 		tokens:     make(map[string]time.Time),
 		issues:     make(map[int]*issue),
+		statuses:   make(map[string][]*commitStatus),
 		nextNumber: 1,
 		nextID:     1000001,
 		changed:    make(chan struct{}),

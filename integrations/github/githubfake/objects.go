@@ -190,7 +190,7 @@ func (f *Fake) pullRequestJSON(is *issue) map[string]any {
 	issueObject := f.issueJSON(is)
 	owner := f.userJSON(f.opts.Owner, "Organization")
 
-	return map[string]any{
+	object := map[string]any{
 		"url":                 apiURL,
 		"id":                  pullIDBase + is.number,
 		"node_id":             nodeID("PullRequest", int64(pullIDBase+is.number)),
@@ -213,7 +213,8 @@ func (f *Fake) pullRequestJSON(is *issue) map[string]any {
 		"updated_at":          timestamp(is.updated),
 		"closed_at":           timestamp(is.closed),
 		"merged_at":           nil,
-		"merged":              false,
+		"merged":              is.pull.merged,
+		"merged_by":           nil,
 		"draft":               false,
 		"author_association":  f.association(is.user),
 		"head": map[string]any{
@@ -226,7 +227,7 @@ func (f *Fake) pullRequestJSON(is *issue) map[string]any {
 		"base": map[string]any{
 			"label": f.opts.Owner + ":main",
 			"ref":   "main",
-			"sha":   fakeSHA(f.repoPath() + "@main"),
+			"sha":   f.baseSHA(),
 			"user":  owner,
 			"repo":  f.repositoryJSON(),
 		},
@@ -239,6 +240,11 @@ func (f *Fake) pullRequestJSON(is *issue) map[string]any {
 			"statuses": map[string]any{"href": f.apiRepoURL() + "/statuses/" + is.pull.headSHA},
 		},
 	}
+	if is.pull.merged {
+		object["merged_at"] = timestamp(is.closed)
+		object["merged_by"] = f.actorJSON(is.pull.mergedBy)
+	}
+	return object
 }
 
 // reviewJSON returns a pull request review object with the state in
@@ -268,7 +274,7 @@ func (f *Fake) reviewJSON(is *issue, rv *review) map[string]any {
 // GET /repos/{owner}/{repo}/installation.
 func (f *Fake) installationJSON() map[string]any {
 	id := f.opts.InstallationID
-	created := timestamp(now().Add(-24 * time.Hour))
+	created := timestamp(f.now().Add(-24 * time.Hour))
 	return map[string]any{
 		"id":                   id,
 		"account":              f.userJSON(f.opts.Owner, "Organization"),
@@ -295,6 +301,7 @@ func installationPermissions() map[string]string {
 		"metadata":      "read",
 		"members":       "read",
 		"pull_requests": "read",
+		"statuses":      "write",
 	}
 }
 

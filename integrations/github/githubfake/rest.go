@@ -25,6 +25,9 @@ func (f *Fake) routes() *http.ServeMux {
 	mux.HandleFunc("PUT /repos/{owner}/{repo}/issues/{number}/labels", inst(f.replaceLabels))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", inst(f.listComments))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", inst(f.createComment))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", inst(f.getPull))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/reviews", inst(f.listReviews))
+	mux.HandleFunc("POST /repos/{owner}/{repo}/statuses/{sha}", inst(f.createStatus))
 	mux.HandleFunc("GET /orgs/{org}/teams/{slug}/memberships/{username}", f.withInstallationToken(f.getMembership))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
@@ -217,7 +220,7 @@ func (f *Fake) replaceLabels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	is.labels = uniqueLabels(raw.names)
-	is.updated = now()
+	is.updated = f.now()
 
 	objects := make([]any, 0, len(is.labels))
 	for _, name := range is.labels {
@@ -227,8 +230,20 @@ func (f *Fake) replaceLabels(w http.ResponseWriter, r *http.Request) {
 }
 
 // listComments serves GET /repos/{owner}/{repo}/issues/{number}/comments,
-// oldest first, with per_page and page.
+// oldest first, with since, per_page and page. since is an RFC 3339 time,
+// and the fake lists the comments whose updated_at is at or after it.
 func (f *Fake) listComments(w http.ResponseWriter, r *http.Request) {
+	query := r.URL.Query()
+	var since time.Time
+	if raw := query.Get("since"); raw != "" {
+		parsed, err := time.Parse(time.RFC3339, raw)
+		if err != nil {
+			writeValidationFailed(w, "IssueComment", "since", "invalid")
+			return
+		}
+		since = parsed
+	}
+
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	is, ok := f.issueFromPathLocked(w, r)
@@ -236,8 +251,13 @@ func (f *Fake) listComments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	comments := f.commentsLocked(is.number)
-	start, end, link := paginate(f.pageURL(r), r.URL.Query(), len(comments))
+	var comments []*comment
+	for _, c := range f.commentsLocked(is.number) {
+		if !c.updated.Before(since) {
+			comments = append(comments, c)
+		}
+	}
+	start, end, link := paginate(f.pageURL(r), query, len(comments))
 	objects := make([]any, 0, end-start)
 	for _, c := range comments[start:end] {
 		objects = append(objects, f.commentJSON(c))

@@ -40,6 +40,14 @@ func setDetail(r *http.Request, format string, args ...any) {
 	}
 }
 
+// setCallPath replaces the path in a request's call record, such as to show
+// a commit SHA in its short form.
+func setCallPath(r *http.Request, path string) {
+	if c, ok := r.Context().Value(callKey{}).(*call); ok {
+		c.path = path
+	}
+}
+
 // String renders the call as "METHOD /path?query detail -> status", leaving
 // out the parts that are empty and the status when it is below 400.
 func (c *call) String(status int) string {
@@ -202,6 +210,16 @@ func writeValidationFailed(w http.ResponseWriter, resource, field, code string) 
 	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
 		"message":           "Validation Failed",
 		"errors":            []any{map[string]any{"resource": resource, "field": field, "code": code}},
+		"documentation_url": documentationURL,
+	})
+}
+
+// writeValidationMessage writes a 422 whose error has code "custom" and
+// a message, as GitHub sends for a value that breaks a rule.
+func writeValidationMessage(w http.ResponseWriter, resource, field, message string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		"message":           "Validation Failed",
+		"errors":            []any{map[string]any{"resource": resource, "field": field, "code": "custom", "message": message}},
 		"documentation_url": documentationURL,
 	})
 }

@@ -42,10 +42,12 @@ type issue struct {
 }
 
 type pullRequest struct {
-	headRef string
-	headSHA string
-	pushes  int
-	reviews []*review
+	headRef  string
+	headSHA  string
+	pushes   int
+	reviews  []*review
+	merged   bool
+	mergedBy actor // set when merged
 }
 
 type review struct {
@@ -96,11 +98,17 @@ type Review struct {
 	CommitID string
 }
 
-// now returns the current time at GitHub's one-second resolution.
-func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
+// now returns the fake's clock at GitHub's one-second resolution.
+func (f *Fake) now() time.Time {
+	t := time.Now()
+	if f.opts.Clock != nil {
+		t = f.opts.Clock()
+	}
+	return t.UTC().Truncate(time.Second)
+}
 
 func (f *Fake) newIssueLocked(title, body string, author actor, labels []string) *issue {
-	created := now()
+	created := f.now()
 	is := &issue{
 		number:  f.nextNumber,
 		title:   title,
@@ -117,7 +125,7 @@ func (f *Fake) newIssueLocked(title, body string, author actor, labels []string)
 }
 
 func (f *Fake) newCommentLocked(is *issue, body string, author actor) *comment {
-	created := now()
+	created := f.now()
 	c := &comment{id: f.nextID, issue: is.number, body: body, user: author, created: created, updated: created}
 	f.nextID++
 	f.comments = append(f.comments, c)
@@ -140,7 +148,7 @@ func (f *Fake) applyEditLocked(is *issue, req issueRequest, sender actor) {
 	if req.Labels != nil {
 		is.labels = uniqueLabels(*req.Labels)
 	}
-	is.updated = now()
+	is.updated = f.now()
 	if len(changes) > 0 {
 		f.queueEditedLocked(is, sender, changes)
 	}
@@ -162,7 +170,7 @@ func (f *Fake) closeLocked(is *issue, reason string, sender actor) {
 	if reason == "" {
 		reason = "completed"
 	}
-	is.state, is.stateReason, is.closed = "closed", reason, now()
+	is.state, is.stateReason, is.closed = "closed", reason, f.now()
 	is.updated = is.closed
 	if is.pull != nil {
 		f.queuePullRequestEventLocked("closed", is, sender, nil)

@@ -31,13 +31,41 @@ type Delivery struct {
 	Action     string // the payload's action field
 	Redelivery bool
 	Status     int    // response status, 0 while queued or when no response came
-	Error      string // transport error when no response arrived
+	Error      string // transport error when no response arrived, or SuppressedError
 	Body       []byte // the exact signed bytes
 }
 
-// enqueueLocked records a new delivery and wakes the sender.
+// SuppressedError is the Error of a delivery that SuppressNextDeliveries
+// kept from being sent.
+const SuppressedError = "suppressed"
+
+// SuppressNextDeliveries makes the next n deliveries, new ones and
+// redeliveries alike, be recorded in Deliveries with Status 0 and Error
+// SuppressedError but never sent, as when GitHub loses a webhook. Each call
+// replaces the remaining count, and n <= 0 ends the suppression. Deliveries
+// already queued are still sent. A suppressed delivery can be sent later
+// with Redeliver.
+func (f *Fake) SuppressNextDeliveries(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.suppress = max(n, 0)
+}
+
+// enqueueLocked records a new delivery and queues it.
 func (f *Fake) enqueueLocked(event, action string, body []byte) {
-	f.deliveries = append(f.deliveries, Delivery{ID: uuid.NewString(), Event: event, Action: action, Body: body})
+	f.addDeliveryLocked(Delivery{ID: uuid.NewString(), Event: event, Action: action, Body: body})
+}
+
+// addDeliveryLocked records d and queues it for the sender, unless it is
+// one of the deliveries SuppressNextDeliveries asked to drop.
+func (f *Fake) addDeliveryLocked(d Delivery) {
+	if f.suppress > 0 {
+		f.suppress--
+		d.Error = SuppressedError
+		f.deliveries = append(f.deliveries, d)
+		return
+	}
+	f.deliveries = append(f.deliveries, d)
 	f.queue = append(f.queue, len(f.deliveries)-1)
 	f.broadcastLocked()
 }
@@ -69,9 +97,7 @@ func (f *Fake) Redeliver(id string) error {
 		if d.ID != id {
 			continue
 		}
-		f.deliveries = append(f.deliveries, Delivery{ID: d.ID, Event: d.Event, Action: d.Action, Redelivery: true, Body: d.Body})
-		f.queue = append(f.queue, len(f.deliveries)-1)
-		f.broadcastLocked()
+		f.addDeliveryLocked(Delivery{ID: d.ID, Event: d.Event, Action: d.Action, Redelivery: true, Body: d.Body})
 		return nil
 	}
 	return fmt.Errorf("redelivering %s: no such delivery", id)

@@ -11,20 +11,28 @@ import (
 	"sync"
 )
 
-// Timestamp is the message ts that the fake returns for every posted message.
+// Timestamp is the ts of the first message posted to a Fake. Each later
+// message gets the next microsecond: "1700000000.000101", and so on.
 const Timestamp = "1700000000.000100"
+
+// firstTSMicros is the microsecond part of Timestamp.
+const firstTSMicros = 100
 
 // Options configures a Fake.
 type Options struct {
-	// BotToken is the token chat.postMessage accepts. When empty, any
+	// BotToken is the token every Web API method accepts. When empty, any
 	// non-empty token is accepted.
 	BotToken string
 }
 
-// PostedMessage is a message accepted by chat.postMessage.
+// PostedMessage is a message accepted by chat.postMessage or an edit
+// accepted by chat.update.
 type PostedMessage struct {
 	Channel string
-	Text    string
+	// TS is the message's ts: the one the fake assigned to a posted
+	// message, or the one an update named.
+	TS   string
+	Text string
 	// Blocks is the Block Kit JSON as sent, or nil without blocks.
 	Blocks json.RawMessage
 }
@@ -48,9 +56,15 @@ type Fake struct {
 	mu           sync.Mutex
 	calls        []string
 	messages     []PostedMessage
+	updates      []PostedMessage
+	views        []json.RawMessage
 	responses    []Response
 	responseURLs map[string]string // path to label, such as "r1"
 	failures     map[string]*failure
+	// users maps a Slack user ID to the email that users.info returns.
+	users map[string]string
+	// usedTriggers are the trigger_id values views.open has accepted.
+	usedTriggers map[string]bool
 }
 
 // failure is a fault injected by FailNext.
@@ -65,6 +79,8 @@ func New(opts Options) *Fake {
 		opts:         opts,
 		responseURLs: map[string]string{},
 		failures:     map[string]*failure{},
+		users:        map[string]string{},
+		usedTriggers: map[string]bool{},
 	}
 }
 
@@ -122,11 +138,36 @@ func (f *Fake) FailNext(path string, status int, n int) {
 	f.failures[path] = &failure{status: status, remaining: n}
 }
 
-// Messages returns the messages accepted by chat.postMessage, oldest first.
+// SetUser makes users.info return a user with id and, unless email is
+// empty, that email in its profile. An empty email is how Slack answers a
+// token without the users:read.email scope. Other IDs get user_not_found.
+func (f *Fake) SetUser(id, email string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users[id] = email
+}
+
+// Messages returns the messages accepted by chat.postMessage as they were
+// posted, oldest first. Updates do not change them.
 func (f *Fake) Messages() []PostedMessage {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]PostedMessage(nil), f.messages...)
+}
+
+// Updates returns the edits accepted by chat.update, oldest first.
+func (f *Fake) Updates() []PostedMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]PostedMessage(nil), f.updates...)
+}
+
+// Views returns the view JSON of each modal that views.open accepted, as
+// sent, oldest first.
+func (f *Fake) Views() []json.RawMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]json.RawMessage(nil), f.views...)
 }
 
 // Responses returns the messages accepted at response URLs, oldest first.
@@ -141,6 +182,9 @@ func (f *Fake) Responses() []Response {
 //
 //	chat.postMessage C0123 "Promoted fraud-detector v3"
 //	chat.postMessage C0123 "hi" → invalid_auth
+//	chat.update C0123 1700000000.000100 "Approved"
+//	views.open sopbot_reject_reason
+//	users.info U0DANA → user_not_found
 //	response r1 ephemeral "Approval request opened"
 //	POST /api/chat.postMessage → 503 (injected)
 func (f *Fake) Calls() []string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -26,9 +27,15 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/api/chat.postMessage":
 		f.servePostMessage(w, r)
+	case r.URL.Path == "/api/chat.update":
+		f.serveUpdate(w, r)
+	case r.URL.Path == "/api/views.open":
+		f.serveViewsOpen(w, r)
+	case r.URL.Path == "/api/users.info":
+		f.serveUsersInfo(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		f.record(fmt.Sprintf("%s %s → unknown_method", r.Method, r.URL.Path))
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method"})
+		writeAPIError(w, "unknown_method")
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		f.serveResponseURL(w, r)
 	default:
@@ -48,89 +55,115 @@ func writeInjected(w http.ResponseWriter, path string, status int) {
 	http.Error(w, "injected failure", status)
 }
 
-// postMessageRequest holds the chat.postMessage fields the fake reads,
-// from a form or a JSON body.
-type postMessageRequest struct {
-	Token   string          `json:"-"`
-	Channel string          `json:"channel"`
-	Text    string          `json:"text"`
-	Blocks  json.RawMessage `json:"blocks"`
-}
-
 func (f *Fake) servePostMessage(w http.ResponseWriter, r *http.Request) {
-	request, err := readPostMessage(w, r)
+	request, err := readAPIRequest(w, r)
 	if err != nil {
 		f.record(fmt.Sprintf("chat.postMessage → invalid_arguments (%v)", err))
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_arguments"})
+		writeAPIError(w, "invalid_arguments")
 		return
 	}
 
-	call := fmt.Sprintf("chat.postMessage %s %s", request.Channel, quoteText(request.Text))
-	if code := f.checkPostMessage(request); code != "" {
+	channel, text, blocks := request.get("channel"), request.get("text"), request.raw("blocks")
+	call := fmt.Sprintf("chat.postMessage %s %s", channel, quoteText(text))
+	if code := f.checkMessage(request.token, channel, text, blocks); code != "" {
 		f.record(call + " → " + code)
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
+		writeAPIError(w, code)
 		return
 	}
 
 	f.mu.Lock()
+	ts := fmt.Sprintf("1700000000.%06d", firstTSMicros+len(f.messages))
 	f.calls = append(f.calls, call)
-	f.messages = append(f.messages, PostedMessage{
-		Channel: request.Channel,
-		Text:    request.Text,
-		Blocks:  request.Blocks,
-	})
+	f.messages = append(f.messages, PostedMessage{Channel: channel, TS: ts, Text: text, Blocks: blocks})
 	f.mu.Unlock()
 
 	writeJSON(w, http.StatusOK, map[string]any{
 		"ok":      true,
-		"channel": request.Channel,
-		"ts":      Timestamp,
-		"message": map[string]any{"type": "message", "text": request.Text, "ts": Timestamp},
+		"channel": channel,
+		"ts":      ts,
+		"message": map[string]any{"type": "message", "text": text, "ts": ts},
 	})
 }
 
-// checkPostMessage returns the Slack error code for an invalid request, or
-// "" for a valid one.
-func (f *Fake) checkPostMessage(request postMessageRequest) string {
+// checkMessage returns the Slack error code for an invalid chat.postMessage
+// or chat.update request, or "" for a valid one.
+func (f *Fake) checkMessage(token, channel, text string, blocks json.RawMessage) string {
+	if code := f.checkToken(token); code != "" {
+		return code
+	}
 	switch {
-	case request.Token == "":
-		return "not_authed"
-	case f.opts.BotToken != "" && request.Token != f.opts.BotToken:
-		return "invalid_auth"
-	case request.Channel == "":
+	case channel == "":
 		return "channel_not_found"
-	case request.Text == "" && len(request.Blocks) == 0:
+	case text == "" && len(blocks) == 0:
 		return "no_text"
 	}
 	return ""
 }
 
-// readPostMessage decodes a JSON body or a form. The token comes from an
-// "Authorization: Bearer" header or, as slack-go sends it, the form field
-// "token".
-func readPostMessage(w http.ResponseWriter, r *http.Request) (postMessageRequest, error) {
+// checkToken returns not_authed or invalid_auth for a token that the fake
+// does not accept, or "" for one it does.
+func (f *Fake) checkToken(token string) string {
+	switch {
+	case token == "":
+		return "not_authed"
+	case f.opts.BotToken != "" && token != f.opts.BotToken:
+		return "invalid_auth"
+	}
+	return ""
+}
+
+// apiRequest is a Web API call's token and arguments, from a JSON body or
+// a form.
+type apiRequest struct {
+	token string
+	json  map[string]json.RawMessage
+	form  url.Values
+}
+
+// get returns a string argument, or "" when it is missing or not a string.
+func (a apiRequest) get(name string) string {
+	if a.form != nil {
+		return a.form.Get(name)
+	}
+	var value string
+	_ = json.Unmarshal(a.json[name], &value)
+	return value
+}
+
+// raw returns an argument that holds JSON, such as blocks or view, or nil
+// when it is missing. A form carries such an argument as a JSON string.
+func (a apiRequest) raw(name string) json.RawMessage {
+	if a.form != nil {
+		if value := a.form.Get(name); value != "" {
+			return json.RawMessage(value)
+		}
+		return nil
+	}
+	return a.json[name]
+}
+
+// readAPIRequest decodes a JSON body or a form. The token comes from an
+// "Authorization: Bearer" header or, as slack-go sends it with forms, the
+// form field "token".
+func readAPIRequest(w http.ResponseWriter, r *http.Request) (apiRequest, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 
-	var request postMessageRequest
+	var request apiRequest
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "application/json" {
-		if err := json.NewDecoder(r.Body).Decode(&request); err != nil {
+		if err := json.NewDecoder(r.Body).Decode(&request.json); err != nil {
 			return request, fmt.Errorf("decoding JSON body: %w", err)
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
 			return request, fmt.Errorf("parsing form: %w", err)
 		}
-		request.Channel = r.PostForm.Get("channel")
-		request.Text = r.PostForm.Get("text")
-		request.Token = r.PostForm.Get("token")
-		if blocks := r.PostForm.Get("blocks"); blocks != "" {
-			request.Blocks = json.RawMessage(blocks)
-		}
+		request.form = r.PostForm
+		request.token = r.PostForm.Get("token")
 	}
 
 	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		request.Token = bearer
+		request.token = bearer
 	}
 	return request, nil
 }
@@ -198,4 +231,10 @@ func writeJSON(w http.ResponseWriter, status int, value any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(value)
+}
+
+// writeAPIError writes a Web API error the way Slack does: HTTP 200 with
+// "ok": false and the error code.
+func writeAPIError(w http.ResponseWriter, code string) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
 }
