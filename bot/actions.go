@@ -87,6 +87,7 @@ type PromotionResult struct {
 	StageBefore     string            `json:"stage_before,omitempty"`
 	PreviousVersion string            `json:"previous_version,omitempty"`
 	AlreadyDone     bool              `json:"already_done,omitempty"`
+	RunID           string            `json:"run_id,omitempty"`
 	Tags            map[string]string `json:"tags"`
 	VerifiedAt      time.Time         `json:"verified_at"`
 }
@@ -154,6 +155,7 @@ func (w *Workers) promote(ctx context.Context, req store.Request, signoffs []sto
 		return result, fmt.Errorf("reading %s version %s: %w", model, version, err)
 	}
 	result.StageBefore = stageName(mv.CurrentStage)
+	result.RunID = mv.RunID
 	if result.Mode == "stage" {
 		err = w.transition(ctx, &result, mv)
 	} else {

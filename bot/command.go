@@ -21,6 +21,7 @@ const (
 	VerbApprove = "approve"
 	VerbReject  = "reject"
 	VerbCancel  = "cancel"
+	VerbRetry   = "retry"
 	VerbHelp    = "help"
 )
 
@@ -97,6 +98,7 @@ var builtinUsage = map[string]string{
 	VerbApprove: "approve <request>",
 	VerbReject:  "reject <request> <reason>",
 	VerbCancel:  "cancel <request>",
+	VerbRetry:   "retry <request>",
 	VerbHelp:    "help [command]",
 }
 
@@ -118,7 +120,7 @@ func (g *Grammar) Parse(line string) (Command, error) {
 	switch verb {
 	case VerbHelp:
 		cmd = Command{Verb: VerbHelp, Topic: strings.Join(tokens[1:], " ")}
-	case VerbStatus, VerbApprove, VerbCancel:
+	case VerbStatus, VerbApprove, VerbCancel, VerbRetry:
 		cmd, err = parseRefCommand(verb, tokens[1:])
 	case VerbReject:
 		cmd, err = parseReject(tokens[1:])
@@ -256,7 +258,7 @@ func findFlag(flags []sop.UsageFlag, name string) (sop.UsageFlag, bool) {
 // closest known command as a suggestion.
 func (g *Grammar) unknown(tokens []string) error {
 	typed := strings.ToLower(strings.Join(tokens[:min(len(tokens), 2)], " "))
-	candidates := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbHelp}
+	candidates := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbHelp}
 	for _, s := range g.sops {
 		candidates = append(candidates, strings.Join(s.Binding.Usage.Words, " "))
 	}
@@ -297,8 +299,9 @@ func (g *Grammar) Help() string {
 	for _, s := range g.sops {
 		fmt.Fprintf(&b, "• `%s %s`: open a %s request (%s)\n", Prefix, s.Binding.Command, s.ID, s.Title)
 	}
-	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbHelp}
+	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbHelp}
 	descriptions := map[string]string{
+		VerbRetry:   "run a request's failed or interrupted action again",
 		VerbStatus:  "show a request's state and what it is waiting for",
 		VerbApprove: "sign the approval step as an approver",
 		VerbReject:  "reject a request as an approver, with the reason",
@@ -314,7 +317,7 @@ func (g *Grammar) Help() string {
 
 // CommandNames lists the first words of every command, for tests and help.
 func (g *Grammar) CommandNames() []string {
-	names := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbHelp}
+	names := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbHelp}
 	for _, s := range g.sops {
 		names = append(names, strings.Join(s.Binding.Usage.Words, " "))
 	}

@@ -11,6 +11,11 @@ import (
 )
 
 func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
+	if c.CommentID != 0 {
+		if err := e.DB.MarkSeen(t.ctx, t.tx, "comment", c.CommentID); err != nil {
+			return err
+		}
+	}
 	cmd, err := e.Grammar.Parse(c.Line)
 	if err != nil {
 		return e.replyError(t, c, err)
@@ -28,6 +33,8 @@ func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
 		err = e.rejectCommand(t, c, cmd)
 	case VerbCancel:
 		err = e.cancelCommand(t, c, cmd)
+	case VerbRetry:
+		err = e.retryCommand(t, c, cmd)
 	}
 	return e.replyError(t, c, err)
 }
@@ -272,6 +279,15 @@ func (e *Engine) finish(t *txn, req *store.Request, state, reason, actor string)
 	text := fmt.Sprintf("This request is **%s**: %s.", state, reason)
 	if err := e.comment(t, *req, text); err != nil {
 		return err
+	}
+	if s, err := e.sopOf(*req); err == nil {
+		records, err := e.recordsComment(t, *req, s)
+		if err != nil {
+			return err
+		}
+		if err := e.comment(t, *req, records); err != nil {
+			return err
+		}
 	}
 	return e.enqueue(t, CloseIssueArgs{RequestID: req.ID})
 }

@@ -34,10 +34,13 @@ func (a Actor) Holds(member string) bool { return a.Members[normalizeMember(memb
 
 // Mention returns how a comment names the actor.
 func (a Actor) Mention() string {
-	if a.Login != "" {
+	switch {
+	case a.Login != "":
 		return "@" + a.Login
+	case a.Slack != "":
+		return "Slack user " + a.Slack
 	}
-	return "Slack user " + a.Slack
+	return "someone (found by the reconciliation sweep)"
 }
 
 // Directory maps role members to people, from the configuration, with

@@ -32,6 +32,9 @@ const (
 	StateRejected         = "rejected"
 	StateCancelled        = "cancelled"
 	StateFailed           = "failed"
+	// StateNeedsAttention marks an action that stopped without a result,
+	// such as one running when the process died.
+	StateNeedsAttention = "needs-attention"
 )
 
 // BotActor is the audit actor for the bot's own decisions.
@@ -104,6 +107,10 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 	case CheckReported:
 		t.deliveryID = ev.DeliveryID
 		return e.handleCheckReported(t, ev)
+	case ActionStalled:
+		return e.handleActionStalled(t, ev)
+	case BodyDrift:
+		return e.handleBodyDrift(t, ev)
 	case ActionFinished:
 		return e.handleActionFinished(t, ev)
 	}
@@ -194,6 +201,9 @@ func (e *Engine) setState(t *txn, req *store.Request, state, reason string) erro
 	e.Log.Info("request state changed", "request_id", req.ID, "sop", req.SOPID, "from", from, "to", state)
 	if req.IssueNumber != 0 {
 		if err := e.enqueue(t, LabelsArgs{RequestID: req.ID}); err != nil {
+			return err
+		}
+		if err := e.enqueue(t, StatusArgs{RequestID: req.ID}); err != nil {
 			return err
 		}
 	}

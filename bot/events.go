@@ -13,6 +13,8 @@ type CommandIssued struct {
 	Line           string
 	Origin         store.Origin
 	InstallationID int64
+	// CommentID is the GitHub comment that carried the command, if any.
+	CommentID int64
 }
 
 // ChecklistEdited is an edit of a request issue's body. OldBody is the
@@ -150,3 +152,19 @@ type RejectReasonSubmitted struct {
 
 func (ButtonPressed) eventName() string         { return "button_pressed" }
 func (RejectReasonSubmitted) eventName() string { return "reject_reason" }
+
+// ActionStalled is an action that has run longer than its heartbeat
+// timeout with no job left to finish it, as when the process died.
+type ActionStalled struct {
+	RequestID int64
+}
+
+// BodyDrift is a request issue whose checkboxes differ from the store with
+// no webhook left to explain it: the edit's delivery was lost.
+type BodyDrift struct {
+	RequestID int64
+	Keys      []string
+}
+
+func (ActionStalled) eventName() string { return "action_stalled" }
+func (BodyDrift) eventName() string     { return "body_drift" }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sopbot/sopbot/bot/store"
 )
@@ -113,10 +114,12 @@ func (SyncParamsArgs) Kind() string { return "sync_params" }
 func (CheckArgs) Kind() string { return "check" }
 
 // ActionArgs runs the action named by the SOP's binding when its approval
-// gate opens.
+// gate opens. Run counts `/mlops retry`s, so each retry is a new job while
+// one run stays unique.
 type ActionArgs struct {
 	RequestID int64  `json:"request_id" river:"unique"`
 	Action    string `json:"action" river:"unique"`
+	Run       int    `json:"run,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.
@@ -125,4 +128,26 @@ func (ActionArgs) Kind() string { return "action" }
 // InsertOpts makes an action unique per request.
 func (ActionArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 10}
+}
+
+// StatusArgs sets the sopbot/sign-off commit status on the heads of a
+// request's linked pull requests from the request's state.
+type StatusArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind implements river.JobArgs.
+func (StatusArgs) Kind() string { return "commit_status" }
+
+// SweepArgs runs the reconciliation sweep.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "sweep" }
+
+// InsertOpts keeps one sweep waiting at a time.
+func (SweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+	}}}
 }

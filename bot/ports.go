@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/sopbot/sopbot/integrations/github"
 	"github.com/sopbot/sopbot/integrations/mlflow"
@@ -27,6 +28,12 @@ type GitHub interface {
 	// RepositoryInstallation looks up the installation id of the configured
 	// repository with the app's own credentials.
 	RepositoryInstallation(ctx context.Context) (int64, error)
+
+	SetCommitStatus(ctx context.Context, installationID int64, sha, state, statusContext, description, targetURL string) error
+	GetPullRequest(ctx context.Context, installationID int64, number int) (github.PullRequest, error)
+	ListReviews(ctx context.Context, installationID int64, number int) ([]github.Review, error)
+	ListComments(ctx context.Context, installationID int64, number int, since time.Time) ([]github.Comment, error)
+	ListOpenIssues(ctx context.Context, installationID int64, label string) ([]github.Issue, error)
 }
 
 // Slack is the part of the Slack API the effect workers call.

@@ -82,6 +82,9 @@ func (e *Engine) linkedRequest(t *txn, pr int, body, head string) (store.Request
 		if err := e.audit(t, req.ID, BotActor, "pull request linked", map[string]any{"pull_request": pr, "head": head}); err != nil {
 			return req, false, err
 		}
+		if err := e.enqueue(t, StatusArgs{RequestID: req.ID}); err != nil {
+			return req, false, err
+		}
 		note := fmt.Sprintf("Linked pull request #%d. Approving reviews on it by an approver sign the approval step; a new push voids them.", pr)
 		return req, true, e.comment(t, req, note)
 	}
@@ -97,6 +100,9 @@ func (e *Engine) handlePullRequest(t *txn, ev PullRequestChanged) error {
 		return nil
 	}
 	if err := e.DB.LinkPullRequest(t.ctx, t.tx, ev.PR, req.ID, ev.HeadSHA); err != nil {
+		return err
+	}
+	if err := e.enqueue(t, StatusArgs{RequestID: req.ID}); err != nil {
 		return err
 	}
 	s, err := e.sopOf(req)
@@ -129,6 +135,11 @@ func shortSHA(sha string) string {
 }
 
 func (e *Engine) handleReview(t *txn, ev ReviewSubmitted) error {
+	if ev.ReviewID != 0 {
+		if err := e.DB.MarkSeen(t.ctx, t.tx, "review-"+ev.State, ev.ReviewID); err != nil {
+			return err
+		}
+	}
 	req, ok, err := e.linkedRequest(t, ev.PR, ev.PRBody, ev.HeadSHA)
 	if err != nil || !ok {
 		return err

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -155,4 +156,33 @@ func lastReplyText(h *harness, mark int) string {
 		return ""
 	}
 	return replies[len(replies)-1].Text
+}
+
+func TestRecordsCommentWhenRequestEnds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := signOnce(h)
+	h.command("erin", "approve #1")
+	result := `{"model":"fraud-detector","version":"3","mode":"stage","target":"Production","stage_before":"Staging","previous_version":"2","run_id":"run-3","tags":{},"verified_at":"2026-12-03T10:00:00Z"}`
+	h.handle(bot.ActionFinished{RequestID: id, Succeeded: true, Summary: "promoted", Result: result})
+
+	mark := h.queue.mark()
+	h.tick("alice", h.sectionItems("step-5")...)
+	require.Equal(t, bot.StateDone, h.request(id).State)
+
+	var records string
+	for _, c := range jobsOf[bot.CommentArgs](h.queue, mark) {
+		if strings.HasPrefix(c.Body, "## Records of #1") {
+			records = c.Body
+		}
+	}
+	require.NotEmpty(t, records, "a records comment is posted")
+	assert.Contains(t, records, "| The promotion ticket with its approval trail | this issue, "+issueURL)
+	assert.Contains(t, records, "| MLflow registry history (stage transitions) | the action result below")
+	assert.Contains(t, records, "| Versions of the model card and documentation | not recorded by sopbot")
+	assert.Contains(t, records, "| @dana | ML lead | command |")
+	assert.Contains(t, records, "| @erin | compliance officer | command |")
+	assert.Contains(t, records, "- fraud-detector v3: Staging → Production; v2 archived.")
+	assert.Contains(t, records, "- Run `run-3`.")
+	assert.Contains(t, records, "`pre-1` (mlflow-version-stage): passed.")
 }

@@ -77,6 +77,8 @@ func (w *Workers) Register(workers *river.Workers) {
 	river.AddWorker(workers, river.WorkFunc(w.notify))
 	river.AddWorker(workers, river.WorkFunc(w.runCheck))
 	river.AddWorker(workers, river.WorkFunc(w.runAction))
+	river.AddWorker(workers, river.WorkFunc(w.setStatus))
+	river.AddWorker(workers, river.WorkFunc(w.sweep))
 }
 
 // apply runs one engine decision in its own transaction.

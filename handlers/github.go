@@ -95,6 +95,11 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "event not handled"})
 		return
 	}
+	if s.InstallationID != 0 && env.Installation != nil && env.Installation.ID != s.InstallationID {
+		s.Log.Info("webhook ignored", append(attrs, "reason", "installation not configured", "installation_id", env.Installation.ID)...)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "installation not configured"})
+		return
+	}
 	if env.Repository == nil || !strings.EqualFold(env.Repository.FullName, s.Repository) {
 		s.Log.Info("webhook ignored", append(attrs, "reason", "repository not configured")...)
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "repository not configured"})

@@ -443,3 +443,14 @@ func hexHMAC(newHash func() hash.Hash, secret string, body []byte) string {
 	mac.Write(body)
 	return hex.EncodeToString(mac.Sum(nil))
 }
+
+func TestGitHubWebhookIgnoresOtherInstallation(t *testing.T) {
+	h := newHarness(t, func(s *handlers.Server) { s.InstallationID = 42 })
+	body := githubFixture(t, "issue_comment.created.json") // installation 1
+
+	got := h.postGitHub(t, "issue_comment", "other-installation-1", body)
+
+	assert.Equal(t, http.StatusAccepted, got.status, "status: got %d, want 202 (body %s)", got.status, got.body)
+	assert.Equal(t, map[string]string{"status": "ignored", "reason": "installation not configured"}, got.json(t))
+	h.requireNothingStored(t)
+}

@@ -95,6 +95,7 @@ func (n *Normalizer) issueComment(ctx context.Context, d store.Delivery, ev *gh.
 		Line:           line,
 		Origin:         store.Origin{Source: "github", Issue: ev.GetIssue().GetNumber(), InstallationID: d.InstallationID},
 		InstallationID: d.InstallationID,
+		CommentID:      ev.GetComment().GetID(),
 	}, "", nil
 }
 

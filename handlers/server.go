@@ -31,6 +31,9 @@ type Server struct {
 	// Repository is the configured owner/name; events of other
 	// repositories are ignored.
 	Repository string
+	// InstallationID, when set, is the only app installation whose events
+	// are acted on.
+	InstallationID int64
 	// SlashCommand is the Slack command name, "/mlops".
 	SlashCommand string
 

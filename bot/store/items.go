@@ -200,3 +200,87 @@ func (db *DB) PullRequestsByHead(ctx context.Context, tx *sql.Tx, sha string) ([
 	}
 	return out, rows.Err()
 }
+
+// MarkSeen records that the event of a GitHub object (a comment with a
+// command, a review) was processed.
+func (db *DB) MarkSeen(ctx context.Context, tx *sql.Tx, kind string, id int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO seen_objects (kind, object_id, seen_at) VALUES (?, ?, ?)
+		ON CONFLICT (kind, object_id) DO NOTHING`, kind, id, timestamp(db.Now()))
+	if err != nil {
+		return fmt.Errorf("recording %s %d: %w", kind, id, err)
+	}
+	return nil
+}
+
+// Seen reports whether the event of a GitHub object was processed.
+func (db *DB) Seen(ctx context.Context, kind string, id int64) (bool, error) {
+	var n int
+	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM seen_objects WHERE kind = ? AND object_id = ?`, kind, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading %s %d: %w", kind, id, err)
+	}
+	return n > 0, nil
+}
+
+// CountAudit counts a request's audit rows with the given action.
+func (db *DB) CountAudit(ctx context.Context, tx *sql.Tx, requestID int64, action string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit WHERE request_id = ? AND action = ?`, requestID, action).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting audit rows of request %d: %w", requestID, err)
+	}
+	return n, nil
+}
+
+// LinkedPullRequest is a pull request linked to a request, with the head
+// the bot last saw.
+type LinkedPullRequest struct {
+	Number int
+	Head   string
+}
+
+// LinkedPullRequests returns the pull requests linked to a request.
+func (db *DB) LinkedPullRequests(ctx context.Context, tx *sql.Tx, requestID int64) ([]LinkedPullRequest, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT number, head_sha FROM pull_requests WHERE request_id = ? ORDER BY number`, requestID)
+	if err != nil {
+		return nil, fmt.Errorf("listing pull requests of request %d: %w", requestID, err)
+	}
+	defer rows.Close()
+	var out []LinkedPullRequest
+	for rows.Next() {
+		var pr LinkedPullRequest
+		if err := rows.Scan(&pr.Number, &pr.Head); err != nil {
+			return nil, fmt.Errorf("listing pull requests of request %d: %w", requestID, err)
+		}
+		out = append(out, pr)
+	}
+	return out, rows.Err()
+}
+
+// PendingForSubject reports whether any delivery about subject is still
+// unprocessed.
+func (db *DB) PendingForSubject(ctx context.Context, subject string) (bool, error) {
+	var n int
+	err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE subject = ? AND processed_at IS NULL`, subject).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("checking pending deliveries of %s: %w", subject, err)
+	}
+	return n > 0, nil
+}
+
+// riverTime formats t to compare with River's timestamps, which the SQLite
+// driver stores as text starting "2006-01-02 15:04:05".
+func riverTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+// LiveJob reports whether a job of kind for the request is waiting,
+// retrying, or running and attempted after since.
+func (db *DB) LiveJob(ctx context.Context, kind string, requestID int64, since time.Time) (bool, error) {
+	var n int
+	err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = ?
+		AND json_extract(json(args), '$.request_id') = ?
+		AND (state IN ('available', 'scheduled', 'retryable', 'pending')
+		     OR (state = 'running' AND attempted_at > ?))`, kind, requestID, riverTime(since)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("checking %s jobs of request %d: %w", kind, requestID, err)
+	}
+	return n > 0, nil
+}

@@ -74,7 +74,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	server := &handlers.Server{
 		DB: db, Queue: queue, Grammar: grammar,
 		GitHubSecret: []byte(cfg.GitHub.WebhookSecret.Reveal()), SlackSecret: []byte(cfg.Slack.SigningSecret.Reveal()),
-		Repository: cfg.GitHub.Repository, SlashCommand: bot.Prefix, Log: log,
+		Repository: cfg.GitHub.Repository, InstallationID: cfg.GitHub.InstallationID, SlashCommand: bot.Prefix, Log: log,
 	}
 	return &app{db: db, queue: queue, server: server, engine: engine, log: log}, nil
 }
@@ -147,6 +147,12 @@ func newQueue(db *store.DB, w *bot.Workers, log *slog.Logger) (*river.Client[*sq
 		// Jobs that fail keep retrying with River's exponential backoff;
 		// an action sets its own lower attempt limit.
 		MaxAttempts: 25,
+		// A job still "running" this long after its start belonged to a
+		// process that died; River makes it available again.
+		RescueStuckJobsAfter: 5 * time.Minute,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(bot.SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return bot.SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting job queue: %w", err)
