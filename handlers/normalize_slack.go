@@ -72,7 +72,7 @@ func (n *Normalizer) rejectReason(ctx context.Context, d store.Delivery) (bot.Ev
 	if reason == "" {
 		return nil, "reject reason is empty", nil
 	}
-	// The modal's input enforces the same limit; this guards against a
+	// The modal's input enforces the same limit, so this only catches a
 	// modal opened with other settings.
 	if utf8.RuneCountInString(reason) > slack.MaxReasonLength {
 		return nil, "reject reason is longer than 1000 characters", nil

@@ -163,6 +163,7 @@ func TestNormalizeIssueComment(t *testing.T) {
 		Line:           "/mlops status #1",
 		Origin:         store.Origin{Source: "github", Issue: 1, InstallationID: 1},
 		InstallationID: 1,
+		CommentID:      492700400, // comment.id of issue_comment.created.json
 	}
 	tests := []struct {
 		name       string

@@ -30,9 +30,9 @@ const maxInteractionKey = 200
 var errNoPayload = errors.New("missing payload form field")
 
 // handleSlackInteraction stores the button clicks and modal submissions of
-// sopbot's gate messages and answers within Slack's three-second limit.
-// Other interactions get an empty 200, so Slack shows no error, and are not
-// stored.
+// sopbot's gate messages and replies at once, because Slack shows the user
+// an error after three seconds. Other interactions get an empty 200, so
+// Slack shows no error, and are not stored.
 func (s *Server) handleSlackInteraction(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.readSlackBody(w, r)
 	if !ok {
