@@ -98,6 +98,13 @@ type env struct {
 // client for it.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWithClock(t, nil)
+}
+
+// startWithClock is start with the fake's timestamps taken from clock, or
+// from time.Now when clock is nil.
+func startWithClock(t *testing.T, clock func() time.Time) *env {
+	t.Helper()
 	rc := &receiver{}
 	hook := httptest.NewServer(rc)
 	t.Cleanup(hook.Close)
@@ -112,6 +119,7 @@ func start(t *testing.T) *env {
 		BotLogin:       botLogin,
 		WebhookURL:     hook.URL + "/webhook",
 		WebhookSecret:  secret,
+		Clock:          clock,
 	})
 	require.NoError(t, err)
 	require.NoError(t, fake.Start())

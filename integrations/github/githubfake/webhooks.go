@@ -39,12 +39,12 @@ type Delivery struct {
 // kept from being sent.
 const SuppressedError = "suppressed"
 
-// SuppressNextDeliveries makes the next n deliveries, new ones and
-// redeliveries alike, be recorded in Deliveries with Status 0 and Error
-// SuppressedError but never sent, as when GitHub loses a webhook. Each call
-// replaces the remaining count, and n <= 0 ends the suppression. Deliveries
-// already queued are still sent. A suppressed delivery can be sent later
-// with Redeliver.
+// SuppressNextDeliveries records the next n deliveries, new ones and
+// redeliveries alike, in Deliveries with Status 0 and Error SuppressedError
+// and never sends them. This simulates a webhook that GitHub lost.
+// Each call replaces the remaining count, and n <= 0 ends the suppression.
+// Deliveries already queued are still sent, and Redeliver can send a
+// suppressed delivery later.
 func (f *Fake) SuppressNextDeliveries(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
