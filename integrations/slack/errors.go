@@ -21,7 +21,9 @@ var transientCodes = map[string]bool{
 }
 
 // permanentErrors are the errors that no retry can fix, because the
-// request never left the client or its input must change first.
+// request never left the client or its input must change first. slack-go
+// returns ErrParametersMissing for an empty trigger_id and
+// ErrBlockIDNotUnique for a modal that repeats an input block_id.
 var permanentErrors = []error{
 	ErrResponseURLNotAllowed,
 	errNoBotToken,
@@ -32,11 +34,11 @@ var permanentErrors = []error{
 
 // IsPermanent reports whether retrying the call that returned err cannot
 // succeed. Permanent errors are a rejected response_url, a missing bot token,
-// an argument that slack-go rejects before sending (an empty trigger_id, a
-// repeated block_id), a user profile without an email, a Slack error code
-// such as invalid_auth, channel_not_found, expired_trigger_id or
-// user_not_found, and an HTTP 4xx status other than 408 and 429. Rate
-// limits, 5xx statuses, network errors and unknown errors are not permanent.
+// an argument that slack-go rejects before sending, and a user profile
+// without an email. Slack error codes such as invalid_auth,
+// channel_not_found, expired_trigger_id or user_not_found are permanent, and
+// so is an HTTP 4xx status other than 408 and 429. Rate limits, 5xx
+// statuses, network errors and unknown errors are not permanent.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false

@@ -139,7 +139,7 @@ func (f *Fake) FailNext(path string, status int, n int) {
 }
 
 // SetUser makes users.info return a user with id and, unless email is
-// empty, that email in its profile. An empty email is how Slack answers a
+// empty, that email in its profile. An empty email is what Slack returns to a
 // token without the users:read.email scope. Other IDs get user_not_found.
 func (f *Fake) SetUser(id, email string) {
 	f.mu.Lock()
