@@ -13,6 +13,7 @@ const (
 	ViaCheckbox = "checkbox"
 	ViaCommand  = "command"
 	ViaReview   = "review"
+	ViaButton   = "slack button"
 )
 
 // approvalItems maps each approval role member to its generated checkbox
@@ -120,6 +121,9 @@ func (e *Engine) sign(t *txn, req *store.Request, s *sop.SOP, actor Actor, membe
 				return err
 			}
 		}
+	}
+	if err := e.enqueue(t, GateMessageArgs{RequestID: req.ID}); err != nil {
+		return err
 	}
 	e.Log.Info("sign-off recorded", "request_id", req.ID, "github_login", actor.Login, "member", member, "via", so.Via)
 	return e.audit(t, req.ID, actor.Login, "signed off", map[string]any{

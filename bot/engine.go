@@ -109,6 +109,12 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 		return e.handleCheckReported(t, ev)
 	case ActionStalled:
 		return e.handleActionStalled(t, ev)
+	case ButtonPressed:
+		t.deliveryID = ev.DeliveryID
+		return e.handleButton(t, ev)
+	case RejectReasonSubmitted:
+		t.deliveryID = ev.DeliveryID
+		return e.handleRejectReason(t, ev)
 	case BodyDrift:
 		return e.handleBodyDrift(t, ev)
 	case ActionFinished:
@@ -205,6 +211,11 @@ func (e *Engine) setState(t *txn, req *store.Request, state, reason string) erro
 		}
 		if err := e.enqueue(t, StatusArgs{RequestID: req.ID}); err != nil {
 			return err
+		}
+		if state == StateAwaitingApproval || from == StateAwaitingApproval {
+			if err := e.enqueue(t, GateMessageArgs{RequestID: req.ID}); err != nil {
+				return err
+			}
 		}
 	}
 	if req.Terminal() && from != StateQueued {

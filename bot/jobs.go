@@ -151,3 +151,26 @@ func (SweepArgs) InsertOpts() river.InsertOpts {
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable,
 	}}}
 }
+
+// GateMessageArgs posts or updates the Slack message of a request's
+// approval gate from the request's state.
+type GateMessageArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind implements river.JobArgs.
+func (GateMessageArgs) Kind() string { return "gate_message" }
+
+// RejectModalArgs opens the modal that asks for a rejection's reason.
+// Slack's trigger_id is valid for 3 seconds, so it is not retried.
+type RejectModalArgs struct {
+	TriggerID string `json:"trigger_id"`
+	Ref       string `json:"ref"`
+	Title     string `json:"title"`
+}
+
+// Kind implements river.JobArgs.
+func (RejectModalArgs) Kind() string { return "reject_modal" }
+
+// InsertOpts gives up after one attempt: a late modal cannot open.
+func (RejectModalArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1} }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	goslack "github.com/slack-go/slack"
+
 	"github.com/sopbot/sopbot/integrations/github"
 	"github.com/sopbot/sopbot/integrations/mlflow"
 	"github.com/sopbot/sopbot/integrations/slack"
@@ -42,6 +44,9 @@ type Slack interface {
 	Respond(ctx context.Context, responseURL string, msg slack.Message) error
 	// Post sends a message to a channel or user with chat.postMessage.
 	Post(ctx context.Context, channel string, msg slack.Message) error
+	PostBlocks(ctx context.Context, channel, text string, blocks []goslack.Block) (string, error)
+	UpdateMessage(ctx context.Context, channel, ts, text string, blocks []goslack.Block) error
+	OpenView(ctx context.Context, triggerID string, view goslack.ModalViewRequest) error
 }
 
 // Registry is the part of the MLflow model registry the actions call.

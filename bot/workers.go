@@ -79,6 +79,8 @@ func (w *Workers) Register(workers *river.Workers) {
 	river.AddWorker(workers, river.WorkFunc(w.runAction))
 	river.AddWorker(workers, river.WorkFunc(w.setStatus))
 	river.AddWorker(workers, river.WorkFunc(w.sweep))
+	river.AddWorker(workers, river.WorkFunc(w.gateMessage))
+	river.AddWorker(workers, river.WorkFunc(w.rejectModal))
 }
 
 // apply runs one engine decision in its own transaction.

@@ -174,7 +174,7 @@ func Load(path string, env func(string) string) (Config, error) {
 	if err := applyEnv(&cfg, env); err != nil {
 		return cfg, err
 	}
-	cfg.applyDefaults()
+	cfg = cfg.WithDefaults()
 	if cfg.GitHub.PrivateKey == "" && cfg.GitHub.PrivateKeyFile != "" {
 		key, err := os.ReadFile(cfg.GitHub.PrivateKeyFile)
 		if err != nil {
@@ -183,6 +183,12 @@ func Load(path string, env func(string) string) (Config, error) {
 		cfg.GitHub.PrivateKey = Secret(key)
 	}
 	return cfg, cfg.Validate()
+}
+
+// WithDefaults returns c with every unset setting at its default.
+func (c Config) WithDefaults() Config {
+	c.applyDefaults()
+	return c
 }
 
 func (c *Config) applyDefaults() {

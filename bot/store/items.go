@@ -284,3 +284,27 @@ func (db *DB) LiveJob(ctx context.Context, kind string, requestID int64, since t
 	}
 	return n > 0, nil
 }
+
+// SaveGateMessage records the Slack message posted for a request's gate.
+func (db *DB) SaveGateMessage(ctx context.Context, tx *sql.Tx, requestID int64, channel, ts string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO gate_messages (request_id, channel, ts, posted_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (request_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts`,
+		requestID, channel, ts, timestamp(db.Now()))
+	if err != nil {
+		return fmt.Errorf("recording the gate message of request %d: %w", requestID, err)
+	}
+	return nil
+}
+
+// GateMessage returns the Slack channel and timestamp of a request's gate
+// message; ok is false when none was posted.
+func (db *DB) GateMessage(ctx context.Context, tx *sql.Tx, requestID int64) (channel, ts string, ok bool, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT channel, ts FROM gate_messages WHERE request_id = ?`, requestID).Scan(&channel, &ts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("reading the gate message of request %d: %w", requestID, err)
+	}
+	return channel, ts, true, nil
+}
