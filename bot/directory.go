@@ -49,6 +49,7 @@ type Directory struct {
 	holders      map[string]config.Holders
 	slackToLogin map[string]string
 	loginToSlack map[string]string
+	emailToLogin map[string]string
 	teams        TeamChecker
 	ttl          time.Duration
 	now          func() time.Time
@@ -69,6 +70,7 @@ func NewDirectory(cfg config.Config, teams TeamChecker) *Directory {
 		holders:      map[string]config.Holders{},
 		slackToLogin: map[string]string{},
 		loginToSlack: map[string]string{},
+		emailToLogin: map[string]string{},
 		teams:        teams,
 		ttl:          5 * time.Minute,
 		now:          time.Now,
@@ -78,8 +80,14 @@ func NewDirectory(cfg config.Config, teams TeamChecker) *Directory {
 		d.holders[normalizeMember(member)] = h
 	}
 	for _, p := range cfg.People {
-		d.slackToLogin[p.Slack] = strings.ToLower(p.GitHub)
-		d.loginToSlack[strings.ToLower(p.GitHub)] = p.Slack
+		login := strings.ToLower(p.GitHub)
+		if p.Slack != "" {
+			d.slackToLogin[p.Slack] = login
+			d.loginToSlack[login] = p.Slack
+		}
+		if p.Email != "" {
+			d.emailToLogin[strings.ToLower(p.Email)] = login
+		}
 	}
 	return d
 }
@@ -93,6 +101,16 @@ func (d *Directory) LoginForSlack(slackID string) (string, bool) {
 	login, ok := d.slackToLogin[slackID]
 	return login, ok
 }
+
+// LoginForEmail returns the GitHub login paired with a Slack profile
+// e-mail, matched without case.
+func (d *Directory) LoginForEmail(email string) (string, bool) {
+	login, ok := d.emailToLogin[strings.ToLower(strings.TrimSpace(email))]
+	return login, ok && email != ""
+}
+
+// HasEmails reports whether any person is paired by e-mail.
+func (d *Directory) HasEmails() bool { return len(d.emailToLogin) > 0 }
 
 // SlackForLogin returns the Slack user paired with a GitHub login.
 func (d *Directory) SlackForLogin(login string) string {

@@ -21,6 +21,9 @@ type Normalizer struct {
 	// membership with when a delivery carries none (Slack commands and
 	// repository webhooks). Nil leaves such lookups to fail closed.
 	Installation func(ctx context.Context) (int64, error)
+	// SlackEmail returns a Slack user's profile e-mail, for people the
+	// config pairs by e-mail instead of Slack user id. Nil skips it.
+	SlackEmail func(ctx context.Context, userID string) (string, error)
 }
 
 // Normalize decodes a delivery. A nil event comes with the reason it is
@@ -151,11 +154,7 @@ func (n *Normalizer) slackCommand(ctx context.Context, d store.Delivery) (bot.Ev
 		return nil, "slack form does not decode", nil
 	}
 	slackUser := form.Get("user_id")
-	actor := bot.Actor{Slack: slackUser, Members: map[string]bool{}}
-	if login, ok := n.Directory.LoginForSlack(slackUser); ok {
-		actor = n.actor(ctx, d, login)
-		actor.Slack = slackUser
-	}
+	actor := n.slackActor(ctx, d, slackUser)
 	return bot.CommandIssued{
 		DeliveryID: d.ID,
 		Actor:      actor,

@@ -98,6 +98,13 @@ func submittedReason(state *slackgo.ViewState) string {
 // engine rejects what they ask for.
 func (n *Normalizer) slackActor(ctx context.Context, d store.Delivery, slackUser string) bot.Actor {
 	login, ok := n.Directory.LoginForSlack(slackUser)
+	if !ok && n.SlackEmail != nil && n.Directory.HasEmails() {
+		// A failed profile lookup leaves the user unpaired: they can ask for
+		// status but never sign.
+		if email, err := n.SlackEmail(ctx, slackUser); err == nil {
+			login, ok = n.Directory.LoginForEmail(email)
+		}
+	}
 	if !ok {
 		return bot.Actor{Slack: slackUser, Members: map[string]bool{}}
 	}

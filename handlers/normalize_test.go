@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -468,4 +469,30 @@ func TestNormalizeCheckRun(t *testing.T) {
 	assert.Equal(t, "ec26c3e57ca3a959ca5aad62de7213c562f8c821", check.HeadSHA, "head")
 	assert.Equal(t, "Octocoders-linter", check.Name, "name")
 	assert.Equal(t, "success", check.Conclusion, "conclusion")
+}
+
+func TestNormalizeSlackUserByProfileEmail(t *testing.T) {
+	h := newHarness(t, nil)
+	got := h.postSlack(t, slackForm("status #1", func(f url.Values) { f.Set("user_id", "U0MAILED") }))
+	require.Equal(t, http.StatusOK, got.status, "status: got %d (body %s)", got.status, got.body)
+	d := h.loadDelivery(t, "slack:"+testTriggerID)
+
+	cfg := config.Config{People: []config.Person{{GitHub: "Codertocat", Email: "coder@example.com"}}}
+	lookups := 0
+	n := &handlers.Normalizer{Directory: bot.NewDirectory(cfg, nil), BotLogin: testBotLogin,
+		SlackEmail: func(_ context.Context, user string) (string, error) {
+			lookups++
+			if user == "U0MAILED" {
+				return "Coder@Example.com", nil
+			}
+			return "", errors.New("user_not_found")
+		}}
+
+	ev, _, err := n.Normalize(context.Background(), d)
+	require.NoError(t, err)
+	cmd, ok := ev.(bot.CommandIssued)
+	require.True(t, ok, "event type %T", ev)
+	assert.Equal(t, "codertocat", cmd.Actor.Login, "paired through the profile e-mail")
+	assert.Equal(t, "U0MAILED", cmd.Actor.Slack)
+	assert.Equal(t, 1, lookups, "one users.info lookup")
 }

@@ -145,10 +145,12 @@ type Holders struct {
 	Slack []string `json:"slack"`
 }
 
-// Person pairs a GitHub login with a Slack user id.
+// Person pairs a GitHub login with a Slack user id, or with the e-mail of
+// the Slack profile, which the bot reads with users.info.
 type Person struct {
 	GitHub string `json:"github"`
 	Slack  string `json:"slack"`
+	Email  string `json:"email"`
 }
 
 // Load reads the file at path (optional when empty), applies the
@@ -268,8 +270,8 @@ func (c Config) validateRoles() []string {
 		}
 	}
 	for i, p := range c.People {
-		if p.GitHub == "" || p.Slack == "" {
-			problems = append(problems, fmt.Sprintf("people[%d] needs both github and slack", i))
+		if p.GitHub == "" || (p.Slack == "" && p.Email == "") {
+			problems = append(problems, fmt.Sprintf("people[%d] needs github and either slack or email", i))
 		}
 	}
 	return problems

@@ -97,7 +97,7 @@ func TestLoadRejects(t *testing.T) {
 		{"URL without scheme", strings.Replace(validYAML, "http://127.0.0.1:5000", "127.0.0.1:5000", 1), nil, `mlflow.baseURL "127.0.0.1:5000" is not an http(s) URL`},
 		{"team without org", strings.Replace(validYAML, "acme/ml-leads", "ml-leads", 1), nil, `"ml-leads" is invalid: use org/team-slug`},
 		{"role naming nobody", strings.Replace(validYAML, "roles:\n", "roles:\n  compliance officer: {slack: [U1]}\n", 1), nil, `roles["compliance officer"] names nobody`},
-		{"half a person", strings.Replace(validYAML, "{github: dana, slack: U0DANA}", "{github: dana}", 1), nil, "people[0] needs both github and slack"},
+		{"half a person", strings.Replace(validYAML, "{github: dana, slack: U0DANA}", "{github: dana}", 1), nil, "people[0] needs github and either slack or email"},
 		{"app id not a number", validYAML, map[string]string{"SOPBOT_GITHUB_APP_ID": "twelve"}, `SOPBOT_GITHUB_APP_ID="twelve" is not an integer`},
 	}
 	for _, tc := range cases {

@@ -62,8 +62,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			ScanMaxFileBytes:  cfg.Evidence.ScanMaxFileBytes,
 			ScanMaxFiles:      cfg.Evidence.ScanMaxFiles,
 		},
+		Scanner: &artifactScanner{},
 	}
-	workers.Normalizer.(*handlers.Normalizer).Installation = workers.Installation
+	normalizer := workers.Normalizer.(*handlers.Normalizer)
+	normalizer.Installation = workers.Installation
+	normalizer.SlackEmail = clients.slack.UserEmail
 	queue, err := newQueue(db, workers, log)
 	if err != nil {
 		db.Close()
