@@ -133,7 +133,7 @@ func (f *Fakes) Config(database string) config.Config {
 		Roles:    roles,
 		People:   people,
 		LogLevel: "warn",
-	}
+	}.WithDefaults()
 }
 
 // ConfigYAML returns Config as a YAML file, secrets included, for a
