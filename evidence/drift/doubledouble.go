@@ -21,14 +21,6 @@ func twoSum(a, b float64) (float64, float64) {
 	return s, (a - e) + d
 }
 
-func twoDiff(a, b float64) (float64, float64) {
-	s := a - b
-	c := s - a
-	d := b + c
-	e := s - c
-	return s, (a - e) - d
-}
-
 // twoProd returns fl(a*b) and its exact rounding error through a fused
 // multiply-add, which equals the error term of QD's splitting method.
 func twoProd(a, b float64) (float64, float64) {

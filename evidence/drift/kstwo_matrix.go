@@ -204,7 +204,8 @@ func pomeranzSF(n int, x float64) float64 {
 	v1 := make([]float64, npwrs)
 	v1[0] = 1
 	v0s, v1s, expnt := 0, 0, 0
-	j1, j2 := pomeranzBounds(0, n, ll, ceilf, roundf)
+	j1, _ := pomeranzBounds(0, n, ll, ceilf, roundf)
+	var j2 int
 	for i := 1; i < 2*n+2; i++ {
 		k1 := j1
 		v0, v1 = v1, v0
