@@ -162,6 +162,11 @@ func (e *Engine) handleIssueOpened(t *txn, ev IssueOpened) error {
 	if err := e.audit(t, req.ID, BotActor, "issue opened", map[string]any{"issue": ev.Number, "url": ev.URL}); err != nil {
 		return err
 	}
+	if req.Origin.Note != "" {
+		if err := e.comment(t, req, req.Origin.Note); err != nil {
+			return err
+		}
+	}
 	s, err := e.sopOf(req)
 	if err != nil {
 		return err

@@ -109,6 +109,8 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 		return e.handleCheckReported(t, ev)
 	case ActionStalled:
 		return e.handleActionStalled(t, ev)
+	case DriftChecked:
+		return e.handleDrift(t, ev)
 	case ButtonPressed:
 		t.deliveryID = ev.DeliveryID
 		return e.handleButton(t, ev)

@@ -168,3 +168,16 @@ type BodyDrift struct {
 
 func (ActionStalled) eventName() string { return "action_stalled" }
 func (BodyDrift) eventName() string     { return "body_drift" }
+
+// DriftChecked is the outcome of a scheduled drift check of one model.
+type DriftChecked struct {
+	Model   string
+	SOP     string // the SOP a detected drift opens
+	Drifted bool
+	// Summary is one line for the audit trail; Report is the Markdown
+	// table and charts for the issue.
+	Summary string
+	Report  string
+}
+
+func (DriftChecked) eventName() string { return "drift_checked" }

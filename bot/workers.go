@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/integrations/github"
 	"github.com/sopbot/sopbot/integrations/mlflow"
@@ -39,6 +40,8 @@ type Workers struct {
 	// Evidence configures the checks; Scanner scans artifacts for them.
 	Evidence EvidenceSettings
 	Scanner  ArtifactScanner
+	// DriftChecks are the scheduled drift checks, by DriftCheckArgs.Index.
+	DriftChecks []config.DriftCheck
 	Log      *slog.Logger
 
 	installationOnce sync.Mutex
@@ -81,6 +84,7 @@ func (w *Workers) Register(workers *river.Workers) {
 	river.AddWorker(workers, river.WorkFunc(w.sweep))
 	river.AddWorker(workers, river.WorkFunc(w.gateMessage))
 	river.AddWorker(workers, river.WorkFunc(w.rejectModal))
+	river.AddWorker(workers, river.WorkFunc(w.driftCheck))
 }
 
 // apply runs one engine decision in its own transaction.
@@ -368,6 +372,8 @@ func (w *Workers) reply(ctx context.Context, job *river.Job[ReplyArgs]) error {
 			return w.outcome(job.Kind, attrs, err)
 		}
 		return w.outcome(job.Kind, attrs, w.commentOnce(ctx, inst, origin.Issue, job.Args.Text, job.Args.Marker, job.Attempt))
+	case OriginSchedule:
+		return nil // nobody typed a command; the issue and Slack carry the news
 	}
 	return river.JobCancel(fmt.Errorf("reply to unknown source %q", origin.Source))
 }

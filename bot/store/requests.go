@@ -51,6 +51,9 @@ type Origin struct {
 	Issue       int    `json:"issue,omitempty"`
 	// InstallationID is the GitHub App installation a comment came through.
 	InstallationID int64 `json:"installation_id,omitempty"`
+	// Note is Markdown posted on the issue once it opens, such as the
+	// drift report behind a scheduled request.
+	Note string `json:"note,omitempty"`
 }
 
 // Terminal reports whether the request can no longer change.

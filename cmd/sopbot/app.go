@@ -62,12 +62,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			ScanMaxFileBytes:  cfg.Evidence.ScanMaxFileBytes,
 			ScanMaxFiles:      cfg.Evidence.ScanMaxFiles,
 		},
-		Scanner: &artifactScanner{},
+		Scanner:     &artifactScanner{},
+		DriftChecks: cfg.Drift,
 	}
 	normalizer := workers.Normalizer.(*handlers.Normalizer)
 	normalizer.Installation = workers.Installation
 	normalizer.SlackEmail = clients.slack.UserEmail
-	queue, err := newQueue(db, workers, log)
+	queue, err := newQueue(db, workers, cfg.Drift, log)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -138,9 +139,17 @@ func modelPolicy(cfg config.MLflow) func(model, stage string) (string, bool) {
 	}
 }
 
-func newQueue(db *store.DB, w *bot.Workers, log *slog.Logger) (*river.Client[*sql.Tx], error) {
+func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slog.Logger) (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()
 	w.Register(workers)
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(bot.SweepInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return bot.SweepArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})}
+	for i, check := range checks {
+		index := i
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(check.Interval()),
+			func() (river.JobArgs, *river.InsertOpts) { return bot.DriftCheckArgs{Index: index}, nil }, nil))
+	}
 	client, err := river.NewClient(riversqlite.New(db.SQL), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}},
 		Workers:           workers,
@@ -153,9 +162,7 @@ func newQueue(db *store.DB, w *bot.Workers, log *slog.Logger) (*river.Client[*sq
 		// A job still "running" this long after its start belonged to a
 		// process that died; River makes it available again.
 		RescueStuckJobsAfter: 5 * time.Minute,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(bot.SweepInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return bot.SweepArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs:         periodic,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting job queue: %w", err)
