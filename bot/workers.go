@@ -42,7 +42,7 @@ type Workers struct {
 	Scanner  ArtifactScanner
 	// DriftChecks are the scheduled drift checks, by DriftCheckArgs.Index.
 	DriftChecks []config.DriftCheck
-	Log      *slog.Logger
+	Log         *slog.Logger
 
 	installationOnce sync.Mutex
 	installation     int64
