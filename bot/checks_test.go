@@ -157,3 +157,15 @@ func TestOpenRequestKeepsItsSOPRevision(t *testing.T) {
 	assert.True(t, h.items(id)["s3-1"].Checked, "the open request still runs the rule it was opened under")
 	assert.Equal(t, "compliance officer", h.items(id)["s3-1"].ByMember, "counted for")
 }
+
+func TestEffectCommentsGetDistinctMarkers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.openIssue()
+	mark := h.queue.mark()
+	h.handle(bot.CheckFinished{RequestID: id, Key: "pre-1", Passed: true, Evidence: "a"})
+	h.handle(bot.CheckFinished{RequestID: id, Key: "pre-2", Passed: true, Evidence: "b"})
+	comments := jobsOf[bot.CommentArgs](h.queue, mark)
+	require.Len(t, comments, 2)
+	assert.NotEqual(t, comments[0].Marker, comments[1].Marker, "a retried comment must find only its own earlier attempt")
+}

@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -83,7 +85,9 @@ type txn struct {
 
 // Handle applies one event in tx.
 func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
-	t := &txn{ctx: ctx, tx: tx}
+	// Events that come from no delivery (effect results, the sweep) still
+	// need a key unique to this decision for the markers of its comments.
+	t := &txn{ctx: ctx, tx: tx, deliveryID: "internal:" + randomKey()}
 	switch ev := ev.(type) {
 	case CommandIssued:
 		t.deliveryID = ev.DeliveryID
@@ -281,4 +285,10 @@ func isRequester(req store.Request, actor Actor) bool {
 // Labels returns the labels a request's issue carries in its state.
 func Labels(req store.Request) []string {
 	return []string{"sopbot", "sop:" + req.SOPID, "state:" + req.State}
+}
+
+func randomKey() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -66,6 +66,11 @@ func (w *Workers) setStatus(ctx context.Context, job *river.Job[StatusArgs]) err
 // boxes changed without a delivery, and actions that stopped. A request
 // with deliveries still waiting is skipped until they are processed.
 func (w *Workers) sweep(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	return w.Sweep(ctx)
+}
+
+// Sweep runs the reconciliation sweep once, now.
+func (w *Workers) Sweep(ctx context.Context) error {
 	requests, err := w.Engine.DB.ActiveRequests(ctx)
 	if err != nil {
 		return err
@@ -109,6 +114,13 @@ func (w *Workers) sweepRequest(ctx context.Context, req store.Request) error {
 	return w.sweepHeartbeat(ctx, req)
 }
 
+func (w *Workers) commentGrace() time.Duration {
+	if w.CommentGrace > 0 {
+		return w.CommentGrace
+	}
+	return commentGrace
+}
+
 func subjectOf(number int) string { return fmt.Sprintf("issue:%d", number) }
 
 func sweepID(kind string, parts ...any) string {
@@ -144,7 +156,7 @@ func (w *Workers) sweepComments(ctx context.Context, req store.Request, inst int
 	}
 	for _, c := range comments {
 		line, ok := ExtractCommand(c.Body)
-		if !ok || strings.HasSuffix(c.User, "[bot]") || time.Since(c.CreatedAt) < commentGrace {
+		if !ok || strings.HasSuffix(c.User, "[bot]") || time.Since(c.CreatedAt) < w.commentGrace() {
 			continue
 		}
 		if seen, err := w.Engine.DB.Seen(ctx, "comment", c.ID); err != nil || seen {

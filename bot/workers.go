@@ -42,7 +42,10 @@ type Workers struct {
 	Scanner  ArtifactScanner
 	// DriftChecks are the scheduled drift checks, by DriftCheckArgs.Index.
 	DriftChecks []config.DriftCheck
-	Log         *slog.Logger
+	// CommentGrace is how old a comment with a command must be before the
+	// sweep replays it; one minute when zero.
+	CommentGrace time.Duration
+	Log          *slog.Logger
 
 	installationOnce sync.Mutex
 	installation     int64

@@ -26,11 +26,12 @@ import (
 
 // app is the wired bot: store, queue, engine, workers and HTTP edge.
 type app struct {
-	db     *store.DB
-	queue  *river.Client[*sql.Tx]
-	server *handlers.Server
-	engine *bot.Engine
-	log    *slog.Logger
+	db      *store.DB
+	queue   *river.Client[*sql.Tx]
+	server  *handlers.Server
+	engine  *bot.Engine
+	workers *bot.Workers
+	log     *slog.Logger
 }
 
 // newApp connects every part from cfg. Nothing runs until run is called.
@@ -80,7 +81,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		GitHubSecret: []byte(cfg.GitHub.WebhookSecret.Reveal()), SlackSecret: []byte(cfg.Slack.SigningSecret.Reveal()),
 		Repository: cfg.GitHub.Repository, InstallationID: cfg.GitHub.InstallationID, SlashCommand: bot.Prefix, Log: log,
 	}
-	return &app{db: db, queue: queue, server: server, engine: engine, log: log}, nil
+	return &app{db: db, queue: queue, server: server, engine: engine, workers: workers, log: log}, nil
 }
 
 type clients struct {

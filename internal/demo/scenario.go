@@ -41,6 +41,58 @@ type Scenario struct {
 // Run plays the whole promotion and returns an error naming the first
 // expectation that failed.
 func (s *Scenario) Run(ctx context.Context) error {
+	if err := s.setup(); err != nil {
+		return err
+	}
+
+	return s.runPhases(ctx, s.openRequest, s.repeatRequest, s.preconditions, s.pullRequest, s.technicalReview, s.outsiderTick,
+		s.complianceReview, s.pullRequestApprovals, s.deployment, s.verify, s.printAudit)
+}
+
+// ReachApproval plays the promotion up to the approval gate: the request
+// is open, every review is done and pull request PR() is linked.
+func (s *Scenario) ReachApproval(ctx context.Context) error {
+	if err := s.setup(); err != nil {
+		return err
+	}
+	return s.runPhases(ctx, s.openRequest, s.preconditions, s.pullRequest, s.technicalReview, s.complianceReview)
+}
+
+// Open plays the promotion up to the opened issue.
+func (s *Scenario) Open(ctx context.Context) error {
+	if err := s.setup(); err != nil {
+		return err
+	}
+	return s.runPhases(ctx, s.openRequest)
+}
+
+// Issue returns the request's issue number; PR the linked pull request's.
+func (s *Scenario) Issue() int { return s.issue }
+
+// PR returns the linked pull request's number.
+func (s *Scenario) PR() int { return s.pr }
+
+// Settle waits until the bot has processed everything it was sent.
+func (s *Scenario) Settle(ctx context.Context) error { return s.settle(ctx) }
+
+// Tick ticks boxes of the request's issue as p and waits for the bot.
+func (s *Scenario) Tick(ctx context.Context, p Person, keys ...string) error {
+	return s.tick(ctx, p, keys...)
+}
+
+// Checked reports whether a box of the request's issue is ticked.
+func (s *Scenario) Checked(key string) bool { return s.checked(key) }
+
+func (s *Scenario) runPhases(ctx context.Context, phases ...func(context.Context) error) error {
+	for _, phase := range phases {
+		if err := phase(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scenario) setup() error {
 	lib, err := sop.Embedded()
 	if err != nil {
 		return err
@@ -52,16 +104,10 @@ func (s *Scenario) Run(ctx context.Context) error {
 	if s.Timeout == 0 {
 		s.Timeout = 30 * time.Second
 	}
-	s.Fakes.seedRegistry()
-
-	for _, phase := range []func(context.Context) error{
-		s.openRequest, s.repeatRequest, s.preconditions, s.pullRequest, s.technicalReview, s.outsiderTick,
-		s.complianceReview, s.pullRequestApprovals, s.deployment, s.verify, s.printAudit,
-	} {
-		if err := phase(ctx); err != nil {
-			return err
-		}
+	if s.Out == nil {
+		s.Out = io.Discard
 	}
+	s.Fakes.seedRegistry()
 	return nil
 }
 

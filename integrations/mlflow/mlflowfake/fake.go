@@ -42,6 +42,7 @@ type Fake struct {
 	history       map[string][]Transition
 	calls         []string
 	failures      map[string]*failure
+	holds         map[string]chan struct{}
 	pageSize      int
 	authorization string
 
@@ -71,6 +72,7 @@ func New() *Fake {
 		models:   map[string]*model{},
 		history:  map[string][]Transition{},
 		failures: map[string]*failure{},
+		holds:    map[string]chan struct{}{},
 		pageSize: defaultPageSize,
 
 		runs:             map[string]*mlflow.Run{},
@@ -215,6 +217,39 @@ func (f *Fake) record(call string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, call)
+}
+
+// Hold makes every request to endpoint (such as
+// "model-versions/transition-stage") wait until the returned release is
+// called, so a test can catch a client in the middle of a call.
+func (f *Fake) Hold(endpoint string) (release func()) {
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.holds[strings.TrimPrefix(endpoint, apiPrefix)] = gate
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.holds, strings.TrimPrefix(endpoint, apiPrefix))
+			f.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// wait blocks while endpoint is held.
+func (f *Fake) wait(r *http.Request, endpoint string) {
+	f.mu.Lock()
+	gate := f.holds[endpoint]
+	f.mu.Unlock()
+	if gate == nil {
+		return
+	}
+	select {
+	case <-gate:
+	case <-r.Context().Done():
+	}
 }
 
 // takeFailure consumes one injected failure for endpoint, if any is left.

@@ -32,6 +32,7 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		endpoint = strings.TrimPrefix(downloadPath, "/")
 	}
 	request := r.Method + " " + endpoint
+	f.wait(r, endpoint)
 
 	if status, ok := f.takeFailure(endpoint); ok {
 		f.finish(w, request+" (injected)", nil, &apiError{status, codeForStatus(status), "injected failure"})

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sopbot/sopbot/bot"
+	"github.com/sopbot/sopbot/internal/demo"
+)
+
+// liveBot is the real server and queue against the demo's fakes, in this
+// process, for tests that reach into the queue.
+type liveBot struct {
+	fakes    *demo.Fakes
+	app      *app
+	db       *sql.DB
+	scenario *demo.Scenario
+}
+
+func startLiveBot(t *testing.T) *liveBot {
+	t.Helper()
+	fakes, err := demo.StartFakes()
+	require.NoError(t, err)
+	t.Cleanup(fakes.Close)
+	cfg := fakes.Config(filepath.Join(t.TempDir(), "sopbot.db"))
+	a, err := newApp(context.Background(), cfg, newLogger(io.Discard, "error"))
+	require.NoError(t, err)
+	a.workers.CommentGrace = time.Millisecond
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	serverURL := "http://" + ln.Addr().String()
+	require.NoError(t, fakes.GitHub.SetWebhookURL(serverURL+"/github/webhook"))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx, ln) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	db, err := demo.OpenReadOnly(cfg.Database)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	scenario := &demo.Scenario{Fakes: fakes, ServerURL: serverURL, DB: db, Timeout: 30 * time.Second}
+	return &liveBot{fakes: fakes, app: a, db: db, scenario: scenario}
+}
+
+// sweep runs the reconciliation sweep now and waits for what it caused.
+func (b *liveBot) sweep(t *testing.T) {
+	t.Helper()
+	_, err := b.app.queue.Insert(context.Background(), bot.SweepArgs{}, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.scenario.Settle(context.Background()))
+}
+
+func (b *liveBot) comments(issue int) string {
+	var all []string
+	for _, c := range b.fakes.GitHub.Comments(issue) {
+		all = append(all, c.Body)
+	}
+	return strings.Join(all, "\n---\n")
+}
+
+func TestSweepRevertsTickWhoseWebhookWasLost(t *testing.T) {
+	b := startLiveBot(t)
+	ctx := context.Background()
+	require.NoError(t, b.scenario.Open(ctx))
+
+	b.fakes.GitHub.SuppressNextDeliveries(1)
+	require.NoError(t, b.scenario.Tick(ctx, demo.People.Alice, "pre-3"))
+	require.True(t, b.scenario.Checked("pre-3"), "GitHub shows the tick the bot never heard of")
+
+	b.sweep(t)
+	assert.False(t, b.scenario.Checked("pre-3"), "the sweep sets the unrecorded tick back")
+	assert.Contains(t, b.comments(b.scenario.Issue()), "changed on this issue without a webhook it received")
+
+	require.NoError(t, b.scenario.Tick(ctx, demo.People.Alice, "pre-3"))
+	assert.True(t, b.scenario.Checked("pre-3"), "ticking again, with a webhook, is recorded")
+}
+
+func TestSweepReplaysLostApproval(t *testing.T) {
+	b := startLiveBot(t)
+	ctx := context.Background()
+	require.NoError(t, b.scenario.ReachApproval(ctx))
+
+	b.fakes.GitHub.SuppressNextDeliveries(1)
+	_, err := b.fakes.GitHub.SubmitReview(demo.People.Dana.Login, b.scenario.PR(), "approved", "LGTM")
+	require.NoError(t, err)
+	require.NoError(t, b.scenario.Settle(ctx))
+	assert.Equal(t, 0, countSignoffs(t, b.db), "the lost review signed nothing yet")
+
+	b.sweep(t)
+	assert.Equal(t, 1, countSignoffs(t, b.db), "the sweep replays the approving review")
+	b.sweep(t)
+	assert.Equal(t, 1, countSignoffs(t, b.db), "a second sweep does not sign twice")
+}
+
+func TestSweepReplaysLostCommand(t *testing.T) {
+	b := startLiveBot(t)
+	ctx := context.Background()
+	require.NoError(t, b.scenario.ReachApproval(ctx))
+
+	b.fakes.GitHub.SuppressNextDeliveries(1)
+	_, err := b.fakes.GitHub.UserComment(demo.People.Erin.Login, b.scenario.Issue(), "/mlops approve #1")
+	require.NoError(t, err)
+	require.NoError(t, b.scenario.Settle(ctx))
+	require.Equal(t, 0, countSignoffs(t, b.db))
+
+	b.sweep(t)
+	assert.Equal(t, 1, countSignoffs(t, b.db), "the command whose webhook was lost is applied")
+}
+
+func TestSignOffStatusFollowsRequest(t *testing.T) {
+	b := startLiveBot(t)
+	ctx := context.Background()
+	require.NoError(t, b.scenario.ReachApproval(ctx))
+	pr, ok := b.fakes.GitHub.Issue(b.scenario.PR())
+	require.True(t, ok)
+
+	status, ok := b.fakes.GitHub.LatestStatus(pr.HeadSHA, bot.StatusContext)
+	require.True(t, ok, "the linked pull request carries the sign-off status")
+	assert.Equal(t, "pending", status.State)
+
+	for _, approver := range []demo.Person{demo.People.Dana, demo.People.Erin} {
+		_, err := b.fakes.GitHub.SubmitReview(approver.Login, b.scenario.PR(), "approved", "LGTM")
+		require.NoError(t, err)
+		require.NoError(t, b.scenario.Settle(ctx))
+	}
+	status, _ = b.fakes.GitHub.LatestStatus(pr.HeadSHA, bot.StatusContext)
+	assert.Equal(t, "success", status.State, "approved requests pass the status")
+}
+
+func countSignoffs(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM signoffs WHERE revoked_at IS NULL`).Scan(&n))
+	return n
+}
+
+func TestCrashDuringActionNeedsAttentionThenRetry(t *testing.T) {
+	b := startLiveBot(t)
+	ctx := context.Background()
+	require.NoError(t, b.scenario.ReachApproval(ctx))
+
+	// The promotion is caught inside its MLflow transition, and its job
+	// and request are aged as a process killed at that moment leaves them.
+	release := b.fakes.MLflow.Hold("model-versions/transition-stage")
+	defer release()
+	for _, approver := range []demo.Person{demo.People.Dana, demo.People.Erin} {
+		_, err := b.fakes.GitHub.SubmitReview(approver.Login, b.scenario.PR(), "approved", "LGTM")
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return actionRunning(b) }, 20*time.Second, 10*time.Millisecond, "the action runs")
+	time.Sleep(200 * time.Millisecond) // let it reach the held transition
+	require.Equal(t, bot.StateActing, requestState(t, b.db))
+	_, err := b.app.db.SQL.Exec(`UPDATE river_job SET attempted_at = '2000-01-01 00:00:00' WHERE kind = 'action'`)
+	require.NoError(t, err)
+	_, err = b.app.db.SQL.Exec(`UPDATE requests SET updated_at = '2000-01-01T00:00:00Z'`)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { return pendingDeliveries(b) == 0 }, 20*time.Second, 10*time.Millisecond,
+		"the sweep skips requests with deliveries still waiting")
+	require.NoError(t, b.app.workers.Sweep(ctx))
+	assert.Equal(t, bot.StateNeedsAttention, requestState(t, b.db))
+	release()
+	require.NoError(t, b.scenario.Settle(ctx))
+	assert.Contains(t, b.comments(b.scenario.Issue()), "run `/mlops retry #1`")
+	assert.Equal(t, bot.StateNeedsAttention, requestState(t, b.db), "a result after the heartbeat timeout does not count")
+
+	_, err = b.fakes.GitHub.UserComment(demo.People.Dana.Login, b.scenario.Issue(), "/mlops retry #1")
+	require.NoError(t, err)
+	require.NoError(t, b.scenario.Settle(ctx))
+	assert.Equal(t, bot.StateDeploying, requestState(t, b.db), "the retried promotion finishes")
+	v3, _ := b.fakes.MLflow.Version(demo.Model, "3")
+	assert.Equal(t, "Production", v3.CurrentStage)
+	transitions := 0
+	for _, tr := range b.fakes.MLflow.History(demo.Model) {
+		if tr.Version == "3" && tr.To == "Production" {
+			transitions++
+		}
+	}
+	assert.Equal(t, 1, transitions, "the version moved to Production once: the retry found it there")
+}
+
+func pendingDeliveries(b *liveBot) int {
+	var n int
+	_ = b.db.QueryRow(`SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL`).Scan(&n)
+	return n
+}
+
+func actionRunning(b *liveBot) bool {
+	var n int
+	_ = b.db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'action' AND state = 'running'`).Scan(&n)
+	return n > 0
+}
+
+func requestState(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var state string
+	require.NoError(t, db.QueryRow(`SELECT state FROM requests ORDER BY id LIMIT 1`).Scan(&state))
+	return state
+}
