@@ -229,17 +229,25 @@ var (
 func ValidateLibrary(lib *sop.Library) error {
 	var problems []error
 	for _, s := range lib.SOPs() {
-		if s.Binding == nil {
-			continue
+		problems = append(problems, ValidateLibraryFile(s))
+	}
+	return errors.Join(problems...)
+}
+
+// ValidateLibraryFile reports every check or action one SOP's binding
+// names that this bot does not run.
+func ValidateLibraryFile(s *sop.SOP) error {
+	if s.Binding == nil {
+		return nil
+	}
+	var problems []error
+	for _, key := range sortedKeys(s.Binding.Checks) {
+		if name := s.Binding.Checks[key]; !knownChecks[name] {
+			problems = append(problems, fmt.Errorf("%s: item %s names unknown check %q; use one of %s", s.ID, key, name, strings.Join(sortedKeys(knownChecks), ", ")))
 		}
-		for _, key := range sortedKeys(s.Binding.Checks) {
-			if name := s.Binding.Checks[key]; !knownChecks[name] {
-				problems = append(problems, fmt.Errorf("%s: item %s names unknown check %q; use one of %s", s.ID, key, name, strings.Join(sortedKeys(knownChecks), ", ")))
-			}
-		}
-		if a := s.Binding.OnApproved; a != "" && !knownActions[a] {
-			problems = append(problems, fmt.Errorf("%s: onApproved names unknown action %q; use one of %s", s.ID, a, strings.Join(sortedKeys(knownActions), ", ")))
-		}
+	}
+	if a := s.Binding.OnApproved; a != "" && !knownActions[a] {
+		problems = append(problems, fmt.Errorf("%s: onApproved names unknown action %q; use one of %s", s.ID, a, strings.Join(sortedKeys(knownActions), ", ")))
 	}
 	return errors.Join(problems...)
 }

@@ -254,5 +254,5 @@ func (l *Library) Lint() []Missing {
 // LoadFile parses one library file given as bytes, such as the copy a
 // request stored of the SOP it was opened under.
 func LoadFile(name string, data []byte) (*SOP, error) {
-	return loadFile(fstest.MapFS{name: {Data: data}}, name, name)
+	return loadFile(fstest.MapFS{"sop.md": {Data: data}}, "sop.md", name)
 }

@@ -272,7 +272,11 @@ func (c Config) Validate() error {
 			problems = append(problems, fmt.Sprintf("%s is missing (set it in the config or %s)", setting, env))
 		}
 	}
-	missing(c.GitHub.AppID > 0, "github.appID", "SOPBOT_GITHUB_APP_ID")
+	if c.GitHub.AppID < 0 {
+		problems = append(problems, fmt.Sprintf("github.appID %d is invalid: use the app's positive numeric id", c.GitHub.AppID))
+	} else {
+		missing(c.GitHub.AppID > 0, "github.appID", "SOPBOT_GITHUB_APP_ID")
+	}
 	missing(c.GitHub.PrivateKey != "", "github.privateKey", "SOPBOT_GITHUB_PRIVATE_KEY or SOPBOT_GITHUB_PRIVATE_KEY_FILE")
 	missing(c.GitHub.WebhookSecret != "", "github.webhookSecret", "SOPBOT_GITHUB_WEBHOOK_SECRET")
 	missing(c.GitHub.Repository != "", "github.repository", "SOPBOT_GITHUB_REPOSITORY")
@@ -293,6 +297,21 @@ func (c Config) Validate() error {
 		}
 		if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", setting, value))
+		}
+	}
+	if strings.HasPrefix(c.Slack.Channel, "#") {
+		problems = append(problems, fmt.Sprintf("slack.channel %q is a channel name: use the channel id, such as C0123ABCD", c.Slack.Channel))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Sprintf("logLevel %q is invalid: use debug, info, warn or error", c.LogLevel))
+	}
+	for model, policy := range c.MLflow.Models {
+		for stage := range policy.Aliases {
+			if stage != "Staging" && stage != "Production" {
+				problems = append(problems, fmt.Sprintf("mlflow.models[%q].aliases: %q is not a stage: use Staging or Production", model, stage))
+			}
 		}
 	}
 	problems = append(problems, c.validateRoles()...)

@@ -99,6 +99,12 @@ func TestLoadRejects(t *testing.T) {
 		{"role naming nobody", strings.Replace(validYAML, "roles:\n", "roles:\n  compliance officer: {slack: [U1]}\n", 1), nil, `roles["compliance officer"] names nobody`},
 		{"half a person", strings.Replace(validYAML, "{github: dana, slack: U0DANA}", "{github: dana}", 1), nil, "people[0] needs github and either slack or email"},
 		{"app id not a number", validYAML, map[string]string{"SOPBOT_GITHUB_APP_ID": "twelve"}, `SOPBOT_GITHUB_APP_ID="twelve" is not an integer`},
+		{"negative app id", strings.Replace(validYAML, "appID: 12", "appID: -5", 1), nil, "github.appID -5 is invalid"},
+		{"unknown log level", validYAML + "logLevel: verbose\n", nil, `logLevel "verbose" is invalid: use debug, info, warn or error`},
+		{"channel name", strings.Replace(validYAML, "channel: C01", `channel: "#mlops"`, 1), nil, `slack.channel "#mlops" is a channel name`},
+		{"alias for no stage", strings.Replace(validYAML, "{Production: champion}", "{Prod: champion}", 1), nil, `"Prod" is not a stage`},
+		{"drift without files", validYAML + "drift:\n  - {model: fraud-detector}\n", nil, "drift[0] needs model, reference and current"},
+		{"drift interval", validYAML + "drift:\n  - {model: m, reference: a.csv, current: b.csv, every: 10s}\n", nil, `drift[0].every "10s" is not a duration of at least 1m`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,12 +86,18 @@ func (db *DB) Audit(ctx context.Context, requestID int64) ([]AuditEntry, error) 
 	return out, rows.Err()
 }
 
-// VerifyAudit walks the whole chain and returns an error naming the first
-// row whose hash or link does not match.
-func (db *DB) VerifyAudit(ctx context.Context) (int, error) {
+// VerifyAudit walks the whole chain and returns the number of rows, the
+// last row (the head), and an error naming the first row whose hash or
+// link does not match. Removing the newest rows leaves a valid chain, so
+// callers keep the head elsewhere and compare it.
+func (db *DB) VerifyAudit(ctx context.Context) (int, AuditEntry, error) {
 	entries, err := db.Audit(ctx, 0)
 	if err != nil {
-		return 0, err
+		return 0, AuditEntry{}, err
+	}
+	var head AuditEntry
+	if len(entries) > 0 {
+		head = entries[len(entries)-1]
 	}
 	prev := genesisHash
 	var problems []string
@@ -107,7 +113,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (int, error) {
 		prev = e.Hash
 	}
 	if len(problems) > 0 {
-		return len(entries), errors.New(strings.Join(problems, "; "))
+		return len(entries), head, errors.New(strings.Join(problems, "; "))
 	}
-	return len(entries), nil
+	return len(entries), head, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -81,6 +82,26 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("applying job queue migrations: %w", err)
 	}
 	return nil
+}
+
+// OpenExisting opens a database that must already exist and be migrated,
+// read-only, for commands that inspect it such as the audit export. It
+// never creates a file or applies a migration.
+func OpenExisting(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("database %s: %w; give the path of the bot's database with --database", path, err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	store := &DB{SQL: db, now: time.Now}
+	if err := store.Ready(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s is not a migrated sopbot database: %w", path, err)
+	}
+	return store, nil
 }
 
 // Close closes the database.

@@ -238,7 +238,7 @@ func TestVerifyAudit(t *testing.T) {
 				require.NoError(t, err, "tampering with %q", statement)
 			}
 
-			n, err := db.VerifyAudit(ctx)
+			n, _, err := db.VerifyAudit(ctx)
 			if tc.wantErr == "" {
 				assert.NoError(t, err)
 				assert.Equal(t, 3, n, "rows checked")
@@ -253,7 +253,7 @@ func TestVerifyAudit(t *testing.T) {
 func TestVerifyAuditEmpty(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
-	n, err := db.VerifyAudit(context.Background())
+	n, _, err := db.VerifyAudit(context.Background())
 	assert.NoError(t, err)
 	assert.Zero(t, n, "rows checked")
 }

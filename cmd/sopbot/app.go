@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -38,6 +39,9 @@ type app struct {
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
 	lib, err := loadLibrary(cfg.SOPDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkRoleNames(cfg, lib); err != nil {
 		return nil, err
 	}
 	clients, err := newClients(cfg)
@@ -199,4 +203,33 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return errors.Join(err, a.db.Close())
+}
+
+// checkRoleNames rejects a configured role member that no SOP names, as a
+// typo there would leave the real role with nobody.
+func checkRoleNames(cfg config.Config, lib *sop.Library) error {
+	named := map[string]bool{}
+	var all []string
+	for _, s := range lib.SOPs() {
+		for _, role := range s.Roles {
+			for _, m := range role.Members {
+				key := strings.ToLower(strings.Join(strings.Fields(m), " "))
+				if !named[key] {
+					named[key] = true
+					all = append(all, m)
+				}
+			}
+		}
+	}
+	var problems []string
+	for member := range cfg.Roles {
+		if !named[strings.ToLower(strings.Join(strings.Fields(member), " "))] {
+			problems = append(problems, fmt.Sprintf("roles[%q] is not a role member of any SOP", member))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return fmt.Errorf("invalid configuration:\n  - %s\n(the SOPs name: %s)", strings.Join(problems, "\n  - "), strings.Join(all, ", "))
 }

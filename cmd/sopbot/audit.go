@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ func newAuditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Export and verify the audit trail"}
 	cmd.PersistentFlags().StringVar(&database, "database", "sopbot.db", "path of the SQLite database")
 
-	var requestID int64
+	var request, expectHead string
 	var format string
 	export := &cobra.Command{
 		Use:   "export",
@@ -28,14 +29,21 @@ func newAuditCommand() *cobra.Command {
 			if format != "csv" && format != "json" {
 				return fmt.Errorf("invalid --format %q: use csv or json", format)
 			}
-			db, err := store.Open(cmd.Context(), database)
+			db, err := store.OpenExisting(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			entries, err := db.Audit(cmd.Context(), requestID)
+			id, err := parseRequestID(request)
 			if err != nil {
 				return err
+			}
+			entries, err := db.Audit(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if id != 0 && len(entries) == 0 {
+				return fmt.Errorf("request R-%d has no audit rows in %s", id, database)
 			}
 			if format == "json" {
 				return writeAuditJSON(cmd.OutOrStdout(), entries)
@@ -43,7 +51,7 @@ func newAuditCommand() *cobra.Command {
 			return writeAuditCSV(cmd.OutOrStdout(), entries)
 		},
 	}
-	export.Flags().Int64Var(&requestID, "request", 0, "only the rows of this request id")
+	export.Flags().StringVar(&request, "request", "", "only the rows of this request, as R-7 or 7")
 	export.Flags().StringVar(&format, "format", "csv", "output format: csv or json")
 
 	verify := &cobra.Command{
@@ -51,19 +59,24 @@ func newAuditCommand() *cobra.Command {
 		Short: "Check the audit trail's hash chain and report the first altered row",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := store.Open(cmd.Context(), database)
+			db, err := store.OpenExisting(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			n, err := db.VerifyAudit(cmd.Context())
+			n, head, err := db.VerifyAudit(cmd.Context())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d row(s)\n", n)
+			if expectHead != "" && !strings.HasPrefix(head.Hash, expectHead) {
+				return fmt.Errorf("the chain is intact up to row %d, but its head hash %s is not the expected %s: rows after it were removed", head.ID, head.Hash, expectHead)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d row(s); head row %d, hash %s\n", n, head.ID, head.Hash)
+			fmt.Fprintln(cmd.OutOrStdout(), "Keep the head hash elsewhere and pass it as --expect-head next time: removing the newest rows leaves a valid chain.")
 			return nil
 		},
 	}
+	verify.Flags().StringVar(&expectHead, "expect-head", "", "hash (or its prefix) the newest row must have, as printed by an earlier verify")
 	cmd.AddCommand(export, verify)
 	return cmd
 }
@@ -76,13 +89,14 @@ type auditRow struct {
 	Action     string    `json:"action"`
 	Detail     string    `json:"detail"`
 	DeliveryID string    `json:"delivery_id"`
+	PrevHash   string    `json:"prev_hash"`
 	Hash       string    `json:"hash"`
 }
 
 func writeAuditJSON(w io.Writer, entries []store.AuditEntry) error {
 	rows := make([]auditRow, 0, len(entries))
 	for _, e := range entries {
-		rows = append(rows, auditRow{e.ID, e.RequestID, e.At, e.Actor, e.Action, e.Detail, e.DeliveryID, e.Hash})
+		rows = append(rows, auditRow{e.ID, e.RequestID, e.At, e.Actor, e.Action, e.Detail, e.DeliveryID, e.PrevHash, e.Hash})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -91,11 +105,23 @@ func writeAuditJSON(w io.Writer, entries []store.AuditEntry) error {
 
 func writeAuditCSV(w io.Writer, entries []store.AuditEntry) error {
 	out := csv.NewWriter(w)
-	_ = out.Write([]string{"id", "request_id", "at", "actor", "action", "detail", "delivery_id", "hash"})
+	_ = out.Write([]string{"id", "request_id", "at", "actor", "action", "detail", "delivery_id", "prev_hash", "hash"})
 	for _, e := range entries {
 		_ = out.Write([]string{strconv.FormatInt(e.ID, 10), strconv.FormatInt(e.RequestID, 10),
-			e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Detail, e.DeliveryID, e.Hash})
+			e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Detail, e.DeliveryID, e.PrevHash, e.Hash})
 	}
 	out.Flush()
 	return out.Error()
+}
+
+// parseRequestID accepts a request id as "R-7" or "7"; empty means all.
+func parseRequestID(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimPrefix(s, "R-"), "r-"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("invalid --request %q: use a request id such as R-7", s)
+	}
+	return id, nil
 }

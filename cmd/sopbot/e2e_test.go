@@ -156,3 +156,29 @@ func TestSOPsRenderBinary(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, string(out), "Invalid model name")
 }
+
+func TestSOPsLintRejectsBrokenLibraryFile(t *testing.T) {
+	bin := buildBinary(t)
+	src, err := os.ReadFile("../../sop/library/sop-01-onboarding.md")
+	require.NoError(t, err)
+	broken := filepath.Join(t.TempDir(), "sop-01.md")
+	require.NoError(t, os.WriteFile(broken, []byte(strings.Replace(string(src), "sop: SOP-01\n", "sop: SOP-01\nbogus: 1\n", 1)), 0o600))
+
+	out, err := exec.Command(bin, "sops", "lint", broken).CombinedOutput()
+	require.Error(t, err, "a front matter that sopDir rejects fails lint")
+	assert.Contains(t, string(out), `unknown field "bogus"`)
+
+	out, err = exec.Command(bin, "sops", "lint", "../../README.md").CombinedOutput()
+	require.Error(t, err, "a file without an SOP fails lint")
+	assert.Contains(t, string(out), "no SOP found")
+}
+
+func TestAuditCommandsNeedAnExistingDatabase(t *testing.T) {
+	bin := buildBinary(t)
+	missing := filepath.Join(t.TempDir(), "nope.db")
+	out, err := exec.Command(bin, "audit", "verify", "--database", missing).CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "no such file")
+	_, statErr := os.Stat(missing)
+	assert.True(t, os.IsNotExist(statErr), "verify must not create a database")
+}

@@ -207,3 +207,24 @@ func requestState(t *testing.T, db *sql.DB) string {
 	require.NoError(t, db.QueryRow(`SELECT state FROM requests ORDER BY id LIMIT 1`).Scan(&state))
 	return state
 }
+
+func TestRoleNamesMustMatchTheSOPs(t *testing.T) {
+	fakes, err := demo.StartFakes()
+	require.NoError(t, err)
+	defer fakes.Close()
+	cfg := fakes.Config(filepath.Join(t.TempDir(), "sopbot.db"))
+	cfg.Roles["compliance oficer"] = cfg.Roles["compliance officer"]
+
+	_, err = newApp(context.Background(), cfg, newLogger(io.Discard, "error"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `roles["compliance oficer"] is not a role member of any SOP`)
+}
+
+func TestAuditVerifyNamesTruncatedChain(t *testing.T) {
+	b := startLiveBot(t)
+	require.NoError(t, b.scenario.Open(context.Background()))
+	n, head, err := b.app.db.VerifyAudit(context.Background())
+	require.NoError(t, err)
+	require.Positive(t, n)
+	assert.NotEmpty(t, head.Hash, "verify returns the head to keep elsewhere")
+}

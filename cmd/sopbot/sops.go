@@ -29,13 +29,12 @@ func newLintCommand() *cobra.Command {
 			out := cmd.OutOrStdout()
 			missing, sops := 0, 0
 			for _, path := range args {
-				src, err := os.ReadFile(path)
-				if err != nil {
-					return fmt.Errorf("reading %s: %w", path, err)
-				}
-				doc, err := sop.Parse(path, src)
+				doc, err := lintDocument(path)
 				if err != nil {
 					return err
+				}
+				if len(doc.SOPs) == 0 {
+					return fmt.Errorf("%s: no SOP found; an SOP starts with a heading such as \"## SOP-02: Model Approval\"", path)
 				}
 				sops += len(doc.SOPs)
 				for _, m := range sop.Lint(doc) {
@@ -142,4 +141,25 @@ func sopIDs(lib *sop.Library) []string {
 		ids = append(ids, s.ID)
 	}
 	return ids
+}
+
+// lintDocument parses an SOP document. A file with front matter is a
+// library file, so it is loaded the way sopDir loads it: its binding is
+// decoded strictly and checked against the SOP.
+func lintDocument(path string) (*sop.Document, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !strings.HasPrefix(string(src), "---\n") && !strings.HasPrefix(string(src), "---\r\n") {
+		return sop.Parse(path, src)
+	}
+	s, err := sop.LoadFile(path, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := bot.ValidateLibraryFile(s); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &sop.Document{Path: path, SOPs: []*sop.SOP{s}}, nil
 }
