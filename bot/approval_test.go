@@ -393,3 +393,43 @@ func assertHasComment(t *testing.T, comments []bot.CommentArgs, want string) {
 	}
 	assertHasLine(t, bodies, want)
 }
+
+func TestReviewOfStaleCommitBeforePushEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.reviewed()
+	h.linkPR(2, headSHA)
+	h.command("dana", "approve #1")
+
+	// erin approves the page she loaded at headSHA after otherSHA was
+	// pushed; GitHub delivers the review before the synchronize event.
+	h.handle(bot.ReviewSubmitted{DeliveryID: h.deliveryID(), Actor: h.actor("erin"), PR: 2,
+		PRBody: "SOP request: #1", PRAuthor: "alice", HeadSHA: otherSHA, ReviewID: 2001,
+		State: bot.ReviewApproved, CommitID: headSHA})
+
+	for _, so := range h.signoffs(id) {
+		assert.NotEqual(t, "erin", so.Login, "a review of a commit that is not the event's head signs nothing")
+	}
+	assert.Equal(t, bot.StateAwaitingApproval, h.request(id).State, "state after a stale review")
+}
+
+func TestReviewOfPullRequestMentioningInCode(t *testing.T) {
+	t.Parallel()
+	for name, body := range map[string]string{
+		"inline code":         "Refactor the parser; the old bug was `see #1`",
+		"indented code block": "Refactor the parser.\n\n    log: closes #1\n",
+		"another host's URL":  "See https://evil.example/acme/ml-requests/issues/1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			id := h.reviewed()
+			h.handle(bot.PullRequestChanged{DeliveryID: h.deliveryID(), Actor: h.actor("alice"), PR: 7,
+				Body: body, HeadSHA: headSHA, Action: "opened"})
+			h.handle(bot.ReviewSubmitted{DeliveryID: h.deliveryID(), Actor: h.actor("dana"), PR: 7,
+				PRBody: body, PRAuthor: "alice", HeadSHA: headSHA, ReviewID: 3001,
+				State: bot.ReviewApproved, CommitID: headSHA})
+			assert.Empty(t, h.signoffs(id), "sign-offs from pull request #7")
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/sopbot/sopbot/sop"
 )
 
 var commentParser = goldmark.New(goldmark.WithExtensions(extension.GFM)).Parser()
@@ -15,6 +17,11 @@ var commentParser = goldmark.New(goldmark.WithExtensions(extension.GFM)).Parser(
 // lines of top-level paragraphs count: quoted lines, fenced or indented
 // code, list items and HTML comments are never commands.
 func ExtractCommand(body string) (string, bool) {
+	// A cheap check first: most comments carry no command, and the parser
+	// slows down steeply on deeply nested input.
+	if !strings.Contains(body, Prefix) || sop.TooDeep(body) {
+		return "", false
+	}
 	source := []byte(strings.ReplaceAll(body, "\r\n", "\n"))
 	doc := commentParser.Parse(text.NewReader(source))
 	for node := doc.FirstChild(); node != nil; node = node.NextSibling() {

@@ -7,7 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+
 	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/sop"
 )
 
 // Review states as GitHub webhooks send them.
@@ -21,37 +25,62 @@ const (
 var (
 	issueMention = regexp.MustCompile(`(?:^|[\s(\[,;])#([1-9][0-9]{0,9})\b`)
 	issueURL     = regexp.MustCompile(`https?://[^\s/]+/([^\s/]+/[^\s/]+)/issues/([1-9][0-9]{0,9})\b`)
-	fencedCode   = regexp.MustCompile("(?s)```.*?```|~~~.*?~~~")
-	htmlComment  = regexp.MustCompile(`(?s)<!--.*?-->`)
 )
 
-// referencedIssues returns the issue numbers a pull request body mentions
-// as "#N" or as the URL of an issue of repository (owner/name), outside
-// code blocks, quotes and HTML comments, in order of appearance.
-func referencedIssues(body, repository string) []int {
-	body = htmlComment.ReplaceAllString(fencedCode.ReplaceAllString(body, ""), "")
-	var lines []string
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), ">") {
-			lines = append(lines, line)
-		}
+// referencedIssue is one mention of a request issue in a pull request
+// body: "#N", or an issue URL whose address is kept to compare with the
+// request's own.
+type referencedIssue struct {
+	number int
+	url    string
+}
+
+// referencedIssues returns the issues a pull request body mentions as "#N"
+// or as the URL of an issue of repository (owner/name), in order of
+// appearance. Only the text of paragraphs, headings and list items counts:
+// code spans, code blocks, quotes and HTML are skipped, as GitHub itself
+// does not link mentions there.
+func referencedIssues(body, repository string) []referencedIssue {
+	if sop.TooDeep(body) {
+		return nil
 	}
-	body = strings.Join(lines, "\n")
+	source := []byte(body)
+	doc := commentParser.Parse(text.NewReader(source))
+	var texts []string
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n.Kind() {
+		case ast.KindBlockquote, ast.KindCodeBlock, ast.KindFencedCodeBlock, ast.KindHTMLBlock,
+			ast.KindCodeSpan, ast.KindRawHTML:
+			return ast.WalkSkipChildren, nil
+		case ast.KindText:
+			texts = append(texts, string(n.(*ast.Text).Segment.Value(source)))
+		case ast.KindAutoLink:
+			texts = append(texts, string(n.(*ast.AutoLink).URL(source)))
+		case ast.KindLink:
+			texts = append(texts, string(n.(*ast.Link).Destination))
+		}
+		return ast.WalkContinue, nil
+	})
+	plain := strings.Join(texts, " ")
+
 	seen := map[int]bool{}
-	var out []int
-	add := func(number string) {
+	var out []referencedIssue
+	add := func(number, url string) {
 		n, _ := strconv.Atoi(number)
 		if !seen[n] {
 			seen[n] = true
-			out = append(out, n)
+			out = append(out, referencedIssue{number: n, url: url})
 		}
 	}
-	for _, m := range issueMention.FindAllStringSubmatch(body, -1) {
-		add(m[1])
+	for _, m := range issueMention.FindAllStringSubmatch(" "+plain, -1) {
+		add(m[1], "")
 	}
-	for _, m := range issueURL.FindAllStringSubmatch(body, -1) {
+	for _, m := range issueURL.FindAllStringSubmatch(plain, -1) {
 		if strings.EqualFold(m[1], repository) {
-			add(m[2])
+			add(m[2], strings.TrimSuffix(m[0], "/"))
 		}
 	}
 	return out
@@ -68,10 +97,13 @@ func (e *Engine) linkedRequest(t *txn, pr int, body, head string) (store.Request
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.Request{}, false, err
 	}
-	for _, n := range referencedIssues(body, e.Settings.Repository) {
-		req, err := e.DB.RequestByIssue(t.ctx, t.tx, n)
+	for _, ref := range referencedIssues(body, e.Settings.Repository) {
+		req, err := e.DB.RequestByIssue(t.ctx, t.tx, ref.number)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && req.Terminal()) {
 			continue
+		}
+		if err == nil && ref.url != "" && !strings.EqualFold(ref.url, req.IssueURL) {
+			continue // the URL names another host's issue with the same number
 		}
 		if err != nil {
 			return req, false, err
@@ -194,8 +226,12 @@ func (e *Engine) reviewApproved(t *txn, req *store.Request, ev ReviewSubmitted) 
 		return err
 	}
 	reason := ""
-	if head != "" && ev.CommitID != "" && ev.CommitID != head {
-		reason = fmt.Sprintf("it approves commit %s, but the pull request's head is %s.", shortSHA(ev.CommitID), shortSHA(head))
+	// The event's own head counts too: a review can arrive before the push
+	// that moved the head, or the push's webhook can be lost.
+	for _, current := range []string{ev.HeadSHA, head} {
+		if reason == "" && current != "" && ev.CommitID != "" && ev.CommitID != current {
+			reason = fmt.Sprintf("it approves commit %s, but the pull request's head is %s.", shortSHA(ev.CommitID), shortSHA(current))
+		}
 	}
 	member := ""
 	if reason == "" {

@@ -95,8 +95,8 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "event not handled"})
 		return
 	}
-	if s.InstallationID != 0 && env.Installation != nil && env.Installation.ID != s.InstallationID {
-		s.Log.Info("webhook ignored", append(attrs, "reason", "installation not configured", "installation_id", env.Installation.ID)...)
+	if s.InstallationID != 0 && (env.Installation == nil || env.Installation.ID != s.InstallationID) {
+		s.Log.Info("webhook ignored", append(attrs, "reason", "installation not configured")...)
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "installation not configured"})
 		return
 	}

@@ -454,3 +454,14 @@ func TestGitHubWebhookIgnoresOtherInstallation(t *testing.T) {
 	assert.Equal(t, map[string]string{"status": "ignored", "reason": "installation not configured"}, got.json(t))
 	h.requireNothingStored(t)
 }
+
+func TestGitHubWebhookWithoutInstallationIgnoredWhenOneIsConfigured(t *testing.T) {
+	h := newHarness(t, func(s *handlers.Server) { s.InstallationID = 1 })
+	body := githubFixture(t, "issues.edited.json") // a repository webhook: no installation
+
+	got := h.postGitHub(t, "issues", "no-installation-1", body)
+
+	assert.Equal(t, http.StatusAccepted, got.status)
+	assert.Equal(t, map[string]string{"status": "ignored", "reason": "installation not configured"}, got.json(t))
+	h.requireNothingStored(t)
+}

@@ -38,6 +38,9 @@ type checkbox struct {
 // "+ [ ]", "1. [ ]", indentation and CRLF line ends. When two checkboxes
 // carry the same key, the first in document order wins.
 func ReadChecklist(body string) map[string]ChecklistEntry {
+	if TooDeep(body) {
+		return map[string]ChecklistEntry{} // see TooDeep: such a body is not parsed
+	}
 	out := map[string]ChecklistEntry{}
 	for _, c := range readCheckboxes(body) {
 		out[c.Key] = c.ChecklistEntry

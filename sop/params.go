@@ -13,6 +13,9 @@ import (
 // code span marks removed. People change a request's parameters by editing
 // that column.
 func ReadParams(body string) map[string]string {
+	if TooDeep(body) {
+		return nil
+	}
 	src := []byte(strings.ReplaceAll(body, "\r\n", "\n"))
 	doc := markdown.Parser().Parse(text.NewReader(src))
 	table := paramsTable(doc, src)

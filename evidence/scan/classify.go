@@ -91,7 +91,7 @@ var allowedGlobals = map[string]bool{
 	"numpy.core.multiarray._reconstruct": true, "numpy._core.multiarray._reconstruct": true,
 	"numpy.core.multiarray.scalar": true, "numpy._core.multiarray.scalar": true,
 	"numpy.core.numeric._frombuffer": true, "numpy._core.numeric._frombuffer": true,
-	"numpy.dtype": true, "numpy.ndarray": true, "numpy.memmap": true,
+	"numpy.dtype": true, "numpy.ndarray": true,
 	"numpy.random._pickle.__randomstate_ctor": true, "numpy.random._pickle.__bit_generator_ctor": true,
 	"numpy.random._pickle.__generator_ctor": true, "numpy.random.mtrand.RandomState": true,
 	"numpy.random._mt19937.MT19937": true, "numpy.random._pcg64.PCG64": true,

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -280,5 +281,34 @@ func TestProtocolZeroGlobalStillDetected(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("os.system not reported: %v", report.Findings)
+	}
+}
+
+// binUnicodeOp encodes s as a BINUNICODE opcode.
+func binUnicodeOp(s string) []byte {
+	out := []byte{'X', 0, 0, 0, 0}
+	binary.LittleEndian.PutUint32(out[1:], uint32(len(s)))
+	return append(out, s...)
+}
+
+// A REDUCE that calls numpy.memmap with mode "w+" creates or truncates any
+// file the loading process can write, so it is no plain data construction.
+func TestScanMemmapFileWriteGadget(t *testing.T) {
+	p := []byte{0x80, 0x02}
+	p = append(p, "cnumpy\nmemmap\n"...)
+	p = append(p, '(')
+	p = append(p, binUnicodeOp("/home/ml/.ssh/authorized_keys")...)
+	p = append(p, binUnicodeOp("uint8")...)
+	p = append(p, binUnicodeOp("w+")...)
+	p = append(p, 'K', 0)
+	p = append(p, 'K', 1, 0x85)
+	p = append(p, 't', 'R', '.')
+
+	report, err := ScanBytes("model.pkl", p)
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if worst, _ := report.MaxSeverity(); worst < Warning {
+		t.Errorf("a pickle that calls numpy.memmap(path, mode='w+') passed with %v", report.Findings)
 	}
 }
