@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sopbot/sopbot/bot"
+	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/sop"
 )
 
@@ -185,4 +186,27 @@ func TestRecordsCommentWhenRequestEnds(t *testing.T) {
 	assert.Contains(t, records, "- fraud-detector v3: Staging → Production; v2 archived.")
 	assert.Contains(t, records, "- Run `run-3`.")
 	assert.Contains(t, records, "`pre-1` (mlflow-version-stage): passed.")
+}
+
+func TestEmojiAndReactionsNeverApprove(t *testing.T) {
+	for _, body := range []string{"👍", ":+1:", "LGTM 🚀", "+1", "approved"} {
+		_, ok := bot.ExtractCommand(body)
+		assert.False(t, ok, "%q is not a command", body)
+	}
+}
+
+func TestEmptyApproverRoleFailsClosed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.reviewed()
+	// Nobody holds the approver roles in this directory.
+	h.engine.Directory = bot.NewDirectory(config.Config{Roles: map[string]config.Holders{
+		"ML platform engineer": {GitHub: []string{"bob"}},
+	}}, nil)
+	h.dir = h.engine.Directory
+
+	reply := h.commandReply("dana", "approve #1")
+	assert.Contains(t, reply, "Not signed: you are not an approver of this request.")
+	assert.Empty(t, h.signoffs(id), "nothing is signed when nobody holds the role")
+	assert.Equal(t, bot.StateAwaitingApproval, h.request(id).State)
 }

@@ -16,7 +16,7 @@ import (
 
 func newSOPsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "sops", Short: "Check and render SOP documents"}
-	cmd.AddCommand(newLintCommand(), newRenderCommand())
+	cmd.AddCommand(newLintCommand(), newRenderCommand(), newDiffCommand())
 	return cmd
 }
 
