@@ -155,3 +155,16 @@ func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
 }
+
+// Backup writes a consistent copy of the database to path with VACUUM
+// INTO, which reads one snapshot while the bot goes on writing. path must
+// not exist yet.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backing up to %s: the file exists; choose a new path", path)
+	}
+	if _, err := db.SQL.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("backing up to %s: %w", path, err)
+	}
+	return nil
+}

@@ -228,3 +228,22 @@ func TestAuditVerifyNamesTruncatedChain(t *testing.T) {
 	require.Positive(t, n)
 	assert.NotEmpty(t, head.Hash, "verify returns the head to keep elsewhere")
 }
+
+func TestBackupWhileTheBotRuns(t *testing.T) {
+	b := startLiveBot(t)
+	ctx := context.Background()
+	require.NoError(t, b.scenario.Open(ctx))
+
+	target := filepath.Join(t.TempDir(), "copy.db")
+	var database string
+	require.NoError(t, b.db.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&database))
+	require.NoError(t, backup(ctx, database, target))
+
+	copyDB, err := demo.OpenReadOnly(target)
+	require.NoError(t, err)
+	defer copyDB.Close()
+	var requests int
+	require.NoError(t, copyDB.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&requests))
+	assert.Equal(t, 1, requests, "the copy holds the open request")
+	assert.Error(t, backup(ctx, database, target), "an existing file is never overwritten")
+}
