@@ -108,7 +108,9 @@ func (w *Workers) runAction(ctx context.Context, job *river.Job[ActionArgs]) err
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
+	started := time.Now()
 	result, err := w.promote(ctx, req, signoffs)
+	w.Metrics.Action(job.Args.Action, resultLabel(err), time.Since(started))
 	if err != nil {
 		if mlflow.IsPermanent(err) || job.Attempt >= job.MaxAttempts {
 			w.Log.Error("promotion failed", append(attrs, "error", err)...)
@@ -290,4 +292,11 @@ func promotionSummary(r PromotionResult, req store.Request) string {
 	}
 	fmt.Fprintf(&b, "\nRead back and verified at %s. Step 5 (deployment) is next; @%s, tick its boxes as you go.", r.VerifiedAt.Format(time.RFC3339), req.RequesterLogin)
 	return b.String()
+}
+
+func resultLabel(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }

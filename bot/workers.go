@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sopbot/sopbot/bot/config"
+	"github.com/sopbot/sopbot/bot/metrics"
 	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/integrations/github"
 	"github.com/sopbot/sopbot/integrations/mlflow"
@@ -45,7 +46,9 @@ type Workers struct {
 	// CommentGrace is how old a comment with a command must be before the
 	// sweep replays it; one minute when zero.
 	CommentGrace time.Duration
-	Log          *slog.Logger
+	// Metrics counts job outcomes and action durations; nil records nothing.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 
 	installationOnce sync.Mutex
 	installation     int64
@@ -72,22 +75,40 @@ const (
 
 // Register adds every worker to workers.
 func (w *Workers) Register(workers *river.Workers) {
-	river.AddWorker(workers, river.WorkFunc(w.processDelivery))
-	river.AddWorker(workers, river.WorkFunc(w.openIssue))
-	river.AddWorker(workers, river.WorkFunc(w.postComment))
-	river.AddWorker(workers, river.WorkFunc(w.syncItems))
-	river.AddWorker(workers, river.WorkFunc(w.syncParams))
-	river.AddWorker(workers, river.WorkFunc(w.setLabels))
-	river.AddWorker(workers, river.WorkFunc(w.closeIssue))
-	river.AddWorker(workers, river.WorkFunc(w.reply))
-	river.AddWorker(workers, river.WorkFunc(w.notify))
-	river.AddWorker(workers, river.WorkFunc(w.runCheck))
-	river.AddWorker(workers, river.WorkFunc(w.runAction))
-	river.AddWorker(workers, river.WorkFunc(w.setStatus))
-	river.AddWorker(workers, river.WorkFunc(w.sweep))
-	river.AddWorker(workers, river.WorkFunc(w.gateMessage))
-	river.AddWorker(workers, river.WorkFunc(w.rejectModal))
-	river.AddWorker(workers, river.WorkFunc(w.driftCheck))
+	river.AddWorker(workers, counted(w, w.processDelivery))
+	river.AddWorker(workers, counted(w, w.openIssue))
+	river.AddWorker(workers, counted(w, w.postComment))
+	river.AddWorker(workers, counted(w, w.syncItems))
+	river.AddWorker(workers, counted(w, w.syncParams))
+	river.AddWorker(workers, counted(w, w.setLabels))
+	river.AddWorker(workers, counted(w, w.closeIssue))
+	river.AddWorker(workers, counted(w, w.reply))
+	river.AddWorker(workers, counted(w, w.notify))
+	river.AddWorker(workers, counted(w, w.runCheck))
+	river.AddWorker(workers, counted(w, w.runAction))
+	river.AddWorker(workers, counted(w, w.setStatus))
+	river.AddWorker(workers, counted(w, w.sweep))
+	river.AddWorker(workers, counted(w, w.gateMessage))
+	river.AddWorker(workers, counted(w, w.rejectModal))
+	river.AddWorker(workers, counted(w, w.driftCheck))
+}
+
+// counted wraps a work function so every run's outcome is counted: done,
+// retried (an error or a snooze) or failed (cancelled for good).
+func counted[T river.JobArgs](w *Workers, work func(context.Context, *river.Job[T]) error) river.Worker[T] {
+	return river.WorkFunc(func(ctx context.Context, job *river.Job[T]) error {
+		err := work(ctx, job)
+		var cancelled *river.JobCancelError
+		switch {
+		case err == nil:
+			w.Metrics.Job(job.Kind, "done")
+		case errors.As(err, &cancelled):
+			w.Metrics.Job(job.Kind, "failed")
+		default:
+			w.Metrics.Job(job.Kind, "retried")
+		}
+		return err
+	})
 }
 
 // apply runs one engine decision in its own transaction.
@@ -164,6 +185,7 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 				return fmt.Errorf("processing delivery %s: %w", id, err)
 			}
 			outcome = "handled: " + ev.eventName()
+			w.Metrics.Delivery(d.Source, d.Event, "processed")
 		} else {
 			w.Log.Debug("delivery ignored", "delivery_id", id, "event", d.Event, "reason", skipped)
 		}

@@ -65,6 +65,7 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := github.VerifySignature(s.GitHubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
 		s.Log.Warn("webhook rejected", "reason", "signature", "error", err)
+		s.Metrics.Delivery("github", eventLabel(r.Header.Get("X-GitHub-Event")), "rejected")
 		problem(w, http.StatusUnauthorized, "invalid or missing X-Hub-Signature-256")
 		return
 	}
@@ -92,6 +93,7 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 	}
 	if !handledEvents[event] {
 		s.Log.Debug("webhook ignored", append(attrs, "reason", "event not handled")...)
+		s.Metrics.Delivery("github", "other", "ignored")
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "event not handled"})
 		return
 	}
@@ -121,6 +123,7 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 	if !fresh {
 		status = "duplicate"
 	}
+	s.Metrics.Delivery("github", event, map[string]string{"queued": "received", "duplicate": "duplicate"}[status])
 	s.Log.Debug("webhook stored", append(attrs, "status", status)...)
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": status, "delivery": deliveryID})
 }
@@ -143,4 +146,13 @@ func webhookPayload(contentType string, body []byte) ([]byte, error) {
 		return []byte(form.Get("payload")), nil
 	}
 	return nil, errors.New("unsupported Content-Type " + mediaType + ": use application/json")
+}
+
+// eventLabel keeps the metrics' event label to the events the bot knows,
+// so a sender cannot grow the label set.
+func eventLabel(event string) string {
+	if handledEvents[event] {
+		return event
+	}
+	return "other"
 }

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sopbot/sopbot/bot"
+	"github.com/sopbot/sopbot/bot/metrics"
 	"github.com/sopbot/sopbot/bot/store"
 )
 
@@ -39,6 +42,9 @@ type Server struct {
 
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics counts deliveries; nil records nothing and serves no
+	// /metrics.
+	Metrics *metrics.Metrics
 }
 
 // Routes returns the server's handler.
@@ -49,6 +55,9 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("POST /slack/interactions", s.handleSlackInteraction)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
 	return mux
 }
 

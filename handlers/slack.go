@@ -34,6 +34,7 @@ func (s *Server) handleSlackCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := slack.VerifyRequest(s.SlackSecret, r.Header, body, s.now()); err != nil {
 		s.Log.Warn("slack request rejected", "reason", "signature", "error", err)
+		s.Metrics.Delivery("slack", "slash_command", "rejected")
 		problem(w, http.StatusUnauthorized, err.Error())
 		return
 	}
@@ -72,9 +73,11 @@ func (s *Server) handleSlackCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text := "Working on `" + bot.Prefix + " " + cmd.Text + "`…"
+	outcome := "received"
 	if !fresh {
-		text = "This command was already received; its answer will follow."
+		text, outcome = "This command was already received; its answer will follow.", "duplicate"
 	}
+	s.Metrics.Delivery("slack", "slash_command", outcome)
 	writeJSON(w, http.StatusOK, ephemeral(text))
 }
 

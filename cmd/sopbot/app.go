@@ -17,6 +17,7 @@ import (
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/config"
+	"github.com/sopbot/sopbot/bot/metrics"
 	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/handlers"
 	"github.com/sopbot/sopbot/integrations/github"
@@ -53,6 +54,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 
+	meters := metrics.New(db.SQL)
 	directory := bot.NewDirectory(cfg, clients.github)
 	grammar := bot.NewGrammar(lib)
 	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
@@ -69,6 +71,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		},
 		Scanner:     &artifactScanner{},
 		DriftChecks: cfg.Drift,
+		Metrics:     meters,
 	}
 	normalizer := workers.Normalizer.(*handlers.Normalizer)
 	normalizer.Installation = workers.Installation
@@ -84,6 +87,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		DB: db, Queue: queue, Grammar: grammar,
 		GitHubSecret: []byte(cfg.GitHub.WebhookSecret.Reveal()), SlackSecret: []byte(cfg.Slack.SigningSecret.Reveal()),
 		Repository: cfg.GitHub.Repository, InstallationID: cfg.GitHub.InstallationID, SlashCommand: bot.Prefix, Log: log,
+		Metrics: meters,
 	}
 	return &app{db: db, queue: queue, server: server, engine: engine, workers: workers, log: log}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -246,4 +247,22 @@ func TestBackupWhileTheBotRuns(t *testing.T) {
 	require.NoError(t, copyDB.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&requests))
 	assert.Equal(t, 1, requests, "the copy holds the open request")
 	assert.Error(t, backup(ctx, database, target), "an existing file is never overwritten")
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	b := startLiveBot(t)
+	require.NoError(t, b.scenario.Open(context.Background()))
+
+	resp, err := http.Get(b.scenario.ServerURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	text := string(body)
+	assert.Contains(t, text, `sopbot_deliveries_total{event="slash_command",outcome="received",source="slack"} 1`)
+	assert.Contains(t, text, `sopbot_deliveries_total{event="slash_command",outcome="processed",source="slack"} 1`)
+	assert.Contains(t, text, `sopbot_requests{sop="SOP-02",state="awaiting-review"} 1`)
+	assert.Contains(t, text, `sopbot_jobs_total{kind="open_issue",outcome="done"} 1`)
+	assert.Contains(t, text, "sopbot_queue_oldest_available_seconds")
 }
