@@ -104,18 +104,41 @@ func ddFloor(a dd) dd {
 }
 
 func ddLdexp(a dd, exp int) dd {
-	return dd{math.Ldexp(a.hi, exp), math.Ldexp(a.lo, exp)}
+	return dd{ldexp(a.hi, exp), ldexp(a.lo, exp)}
 }
 
 // ddFrexp returns m and e with a = m*2^e and 0.5 <= |m.hi| < 1, or
 // |m.hi| == 1 with m.lo of the opposite sign.
 func ddFrexp(a dd) (dd, int) {
-	man, exp := math.Frexp(a.hi)
-	lo := math.Ldexp(a.lo, -exp)
+	man, exp := frexp(a.hi)
+	lo := ldexp(a.lo, -exp)
 	if math.Abs(man) == 0.5 && man*lo < 0 {
 		man *= 2
 		lo *= 2
 		exp--
 	}
 	return dd{man, lo}, exp
+}
+
+// frexp returns the same values as math.Frexp. Normal numbers take a fast
+// path that rewrites the exponent bits, and zero, subnormals, infinities and
+// NaN go to math.Frexp.
+func frexp(f float64) (float64, int) {
+	const expMask = 0x7ff << 52
+	bits := math.Float64bits(f)
+	biased := int(bits>>52) & 0x7ff
+	if biased == 0 || biased == 0x7ff {
+		return math.Frexp(f)
+	}
+	return math.Float64frombits(bits&^expMask | 1022<<52), biased - 1022
+}
+
+// ldexp returns the same value as math.Ldexp(f, exp). When 2^exp is a normal
+// float64 it multiplies by 2^exp, which rounds once, as math.Ldexp does for
+// results that underflow to subnormals, and is exact otherwise.
+func ldexp(f float64, exp int) float64 {
+	if exp < -1022 || exp > 1023 {
+		return math.Ldexp(f, exp)
+	}
+	return f * math.Float64frombits(uint64(exp+1023)<<52)
 }

@@ -1,6 +1,9 @@
 package drift
 
-import "math"
+import (
+	"math"
+	"runtime"
+)
 
 // The one-sided Smirnov survival function Pr(D+_n >= x), ported from
 // scipy.special.smirnov (scipy/special/cephes/kolmogorov.c, scipy 1.10),
@@ -31,16 +34,6 @@ func smirnovSF(n int, x float64) float64 {
 		return 0
 	}
 	alpha, nxFloor := modNX(n, x)
-	n1mxFloor := n - nxFloor
-	if alpha != 0 {
-		n1mxFloor--
-	}
-	n1mxCeil := n - nxFloor
-	if alpha == 0 {
-		n1mxFloor--
-		n1mxCeil++
-	}
-
 	if nxFloor == 0 || (nxFloor == 1 && alpha == 0) {
 		t := powDD(ddFromSum(1, x), n-1).hi
 		return 1 - x*t
@@ -54,11 +47,9 @@ func smirnovSF(n int, x float64) float64 {
 	if n > smirnovMaxComputeN {
 		return smirnovLargeN(n, x)
 	}
-	nUpperTerms := n - n1mxCeil + 1
-	useUpperSum := (nUpperTerms <= 1 && x < 0.5) ||
-		(n >= smUppersumMinN && nUpperTerms <= smUpperMaxTerms && x <= 0.5/math.Sqrt(float64(n)))
-	prob := smirnovSeries(n, x, n1mxFloor, n1mxCeil, useUpperSum)
-	if useUpperSum {
+	series := newSmirnovSeries(n, x, alpha, nxFloor)
+	prob := series.sum()
+	if series.upper {
 		return clamp01(1 - prob)
 	}
 	return clamp01(prob)
@@ -75,37 +66,93 @@ func smirnovLargeN(n int, x float64) float64 {
 	return 1 - (-math.Expm1(logp))
 }
 
-// smirnovSeries sums x * sum_v C(n,v) (x+v/n)^(v-1) (1-x-v/n)^(n-v) over the
-// lower terms v = 0..n1mxFloor, or over the upper terms from v = n downwards.
-func smirnovSeries(n int, x float64, n1mxFloor, n1mxCeil int, upper bool) float64 {
-	start, step, nTerms := 0, 1, n1mxFloor+1
-	var aj dd
-	if upper {
-		start, step, nTerms = n, -1, n-n1mxCeil+1
-		aj = pow4DD(1, x, 1, 0, n-1)
-	} else {
-		aj = ddDivFloat(pow4DD(1, -x, 1, 0, n), x)
+// smirnovTerms is the series x * sum_v C(n,v) (x+v/n)^(v-1) (1-x-v/n)^(n-v)
+// over the lower terms from v = 0 upwards, or, when upper is set, over the
+// upper terms from v = n downwards, whose sum is the complement.
+// Term j >= 1 is computeAv at v = start + j*step with the binomial
+// coefficient C(n, j).
+type smirnovTerms struct {
+	n           int
+	x           float64
+	upper       bool
+	start, step int
+	nTerms      int
+	first       dd // term 0
+}
+
+// newSmirnovSeries chooses between the lower and the upper sum as cephes'
+// _smirnov does, given alpha and floor(n*x) from modNX.
+func newSmirnovSeries(n int, x float64, alpha float64, nxFloor int) smirnovTerms {
+	n1mxFloor := n - nxFloor
+	if alpha != 0 {
+		n1mxFloor--
 	}
-	sum := aj
-	cman, cexp := dd{1, 0}, 0
-	cman, cexp = updateBinomial(cman, cexp, n, 0)
-	vmid := n / 2
-	for j := 1; j < nTerms; j++ {
-		v := start + j*step
-		aj = computeAv(n, x, v, cman, cexp)
-		if !math.IsInf(aj.hi, 0) && !math.IsNaN(aj.hi) && !aj.isZero() {
-			sum = ddAdd(sum, aj)
-		}
-		if !aj.isZero() {
-			if 4*float64(nTerms-j)*math.Abs(aj.hi) < epsilon*sum.hi && j != nTerms-1 {
-				break
-			}
-		} else if j > vmid {
+	n1mxCeil := n - nxFloor
+	if alpha == 0 {
+		n1mxFloor--
+		n1mxCeil++
+	}
+	nUpperTerms := n - n1mxCeil + 1
+	useUpperSum := (nUpperTerms <= 1 && x < 0.5) ||
+		(n >= smUppersumMinN && nUpperTerms <= smUpperMaxTerms && x <= 0.5/math.Sqrt(float64(n)))
+	if useUpperSum {
+		return smirnovTerms{n: n, x: x, upper: true, start: n, step: -1, nTerms: nUpperTerms,
+			first: pow4DD(1, x, 1, 0, n-1)}
+	}
+	return smirnovTerms{n: n, x: x, start: 0, step: 1, nTerms: n1mxFloor + 1,
+		first: ddDivFloat(pow4DD(1, -x, 1, 0, n), x)}
+}
+
+// sum evaluates long series on runtime.GOMAXPROCS goroutines and short ones
+// in the calling goroutine. Both ways return the same value to the bit.
+func (s smirnovTerms) sum() float64 {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > 1 && s.nTerms >= parallelMinTerms {
+		return s.sumParallel(workers, parallelBlockLen)
+	}
+	return s.sumSequential()
+}
+
+func (s smirnovTerms) term(j int, cman dd, cexp int) dd {
+	return computeAv(s.n, s.x, s.start+j*s.step, cman, cexp)
+}
+
+// sumSequential is the loop of cephes' _smirnov, term by term.
+func (s smirnovTerms) sumSequential() float64 {
+	acc := s.newAccumulator()
+	cman, cexp := updateBinomial(dd{1, 0}, 0, s.n, 0)
+	for j := 1; j < s.nTerms; j++ {
+		if acc.add(j, s.term(j, cman, cexp)) {
 			break
 		}
-		cman, cexp = updateBinomial(cman, cexp, n, j)
+		cman, cexp = updateBinomial(cman, cexp, s.n, j)
 	}
-	return ddMulFloat(sum, x).hi
+	return ddMulFloat(acc.sum, s.x).hi
+}
+
+// seriesAccumulator adds the terms in order and applies cephes' stopping
+// rule, which depends on the partial sum and so has to see the terms in
+// sequence.
+type seriesAccumulator struct {
+	sum    dd
+	nTerms int
+	vmid   int
+}
+
+func (s smirnovTerms) newAccumulator() seriesAccumulator {
+	return seriesAccumulator{sum: s.first, nTerms: s.nTerms, vmid: s.n / 2}
+}
+
+// add adds term j and reports whether the series stops after it.
+// Infinite, NaN and zero terms are not added.
+func (acc *seriesAccumulator) add(j int, aj dd) bool {
+	if !math.IsInf(aj.hi, 0) && !math.IsNaN(aj.hi) && !aj.isZero() {
+		acc.sum = ddAdd(acc.sum, aj)
+	}
+	if !aj.isZero() {
+		return 4*float64(acc.nTerms-j)*math.Abs(aj.hi) < epsilon*acc.sum.hi && j != acc.nTerms-1
+	}
+	return j > acc.vmid
 }
 
 // epsilon is DBL_EPSILON, 2^-52.
@@ -145,7 +192,7 @@ func powDD(a dd, m int) dd {
 	if a.isZero() {
 		return dd{}
 	}
-	ans := math.Pow(a.hi, float64(m))
+	ans := powInt(a.hi, m)
 	r := a.lo / a.hi
 	adj := float64(m) * r
 	if math.Abs(adj) > 1e-8 {
@@ -158,10 +205,41 @@ func powDD(a dd, m int) dd {
 	return ddFromSum(ans, ans*adj)
 }
 
+// powInt returns math.Pow(x, float64(m)) for m >= 1. For finite x > 0 it
+// runs the repeated squaring that math.Pow (Go 1.26, src/math/pow.go) uses
+// for integer exponents, without its special-case tests, so the result is
+// the same to the bit. Other x go to math.Pow.
+func powInt(x float64, m int) float64 {
+	if !(x > 0) || math.IsInf(x, 1) || m < 1 {
+		return math.Pow(x, float64(m))
+	}
+	a1, ae := 1.0, 0
+	x1, xe := frexp(x)
+	for i := m; i != 0; i >>= 1 {
+		if xe < -1<<12 || 1<<12 < xe {
+			// The exponent is already outside the float64 range, so ldexp
+			// below returns 0 or +Inf, as math.Pow does.
+			ae += xe
+			break
+		}
+		if i&1 == 1 {
+			a1 *= x1
+			ae += xe
+		}
+		x1 *= x1
+		xe <<= 1
+		if x1 < .5 {
+			x1 += x1
+			xe--
+		}
+	}
+	return ldexp(a1, ae)
+}
+
 // nextPowerOf2 mirrors cephes' helper of that name, which rounds x up in
 // its last bit and truncates to an integer when that is exact.
 func nextPowerOf2(x float64) float64 {
-	q := math.Ldexp(x, 1-53)
+	q := ldexp(x, 1-53)
 	l := math.Abs(q + x)
 	if l == 0 {
 		return math.Abs(x)
