@@ -14,7 +14,7 @@ import (
 	"github.com/sopbot/sopbot/sop"
 )
 
-// handleButton answers a click on a gate message. Every refusal is an
+// handleButton handles a click on a gate message. Every refusal is an
 // ephemeral reply to the person who clicked; nothing is signed for a user
 // the configuration does not pair with a GitHub login.
 func (e *Engine) handleButton(t *txn, ev ButtonPressed) error {
@@ -68,7 +68,7 @@ func (e *Engine) button(t *txn, ev ButtonPressed, origin store.Origin) error {
 	return e.advance(t, &req, s)
 }
 
-// resolvedText returns what a late click is told once the gate has
+// resolvedText returns the reply to a click that comes after the gate
 // closed, such as "#12 is already approved by @dana at 2026-12-03 22:47 UTC".
 func (e *Engine) resolvedText(t *txn, req store.Request) (string, error) {
 	switch req.State {

@@ -52,8 +52,8 @@ func (e *Engine) refreshRevision(t *txn, req *store.Request, s *sop.SOP, why str
 	return e.comment(t, *req, fmt.Sprintf("The request changed (%s), so %d approval(s) given before no longer count. Approvers, please review it again.", why, n))
 }
 
-// handleParamsEdited applies a change to the Parameters table of a
-// request's issue, made by someone who may change the request.
+// changeParams gives a request new parameter values, from an edit of its
+// issue's Parameters table or a new command, when the actor may change it.
 func (e *Engine) changeParams(t *txn, req *store.Request, s *sop.SOP, actor Actor, values map[string]string, via string) error {
 	if reason := e.mayChange(*req, s, actor); reason != "" {
 		return &UsageError{Problem: "Parameters not changed: " + reason}

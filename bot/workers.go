@@ -21,8 +21,8 @@ import (
 )
 
 // Normalizer turns a stored delivery into an engine event. It may call
-// out (to resolve team membership); a nil event means the delivery is
-// ignored, and the string says why.
+// out to resolve team membership. A nil event means the delivery is
+// ignored, and the returned string gives the reason.
 type Normalizer interface {
 	Normalize(ctx context.Context, d store.Delivery) (Event, string, error)
 }
@@ -43,8 +43,8 @@ type Workers struct {
 	Scanner  ArtifactScanner
 	// DriftChecks are the scheduled drift checks, by DriftCheckArgs.Index.
 	DriftChecks []config.DriftCheck
-	// CommentGrace is how old a comment with a command must be before the
-	// sweep replays it; one minute when zero.
+	// CommentGrace is the minimum age of a comment whose command the sweep
+	// replays; one minute when zero.
 	CommentGrace time.Duration
 	// Metrics counts job outcomes and action durations; nil records nothing.
 	Metrics *metrics.Metrics
@@ -305,83 +305,80 @@ func (w *Workers) commentOnce(ctx context.Context, inst int64, issue int, body, 
 	return err
 }
 
-func (w *Workers) syncItems(ctx context.Context, job *river.Job[SyncItemsArgs]) error {
-	attrs := []any{"request_id", job.Args.RequestID}
-	req, _, items, err := w.loadRequest(ctx, job.Args.RequestID)
+// requestJob is what an effect on a request's issue needs: the request,
+// its SOP and items, and the installation to act as.
+type requestJob struct {
+	req   store.Request
+	sop   *sop.SOP
+	items map[string]store.Item
+	inst  int64
+}
+
+// onIssue loads a request and runs fn for it once its issue exists,
+// turning any error into River's retry decision.
+func (w *Workers) onIssue(ctx context.Context, kind string, requestID int64, fn func(requestJob) error) error {
+	attrs := []any{"request_id", requestID}
+	req, s, items, err := w.loadRequest(ctx, requestID)
 	if err != nil || req.IssueNumber == 0 {
-		return w.outcome(job.Kind, attrs, err)
+		return w.outcome(kind, attrs, err)
 	}
 	inst, err := w.installationFor(ctx, req)
 	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
+		return w.outcome(kind, attrs, err)
 	}
-	defer w.lockIssue(req.IssueNumber)()
-	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
+	return w.outcome(kind, append(attrs, "issue", req.IssueNumber), fn(requestJob{req: req, sop: s, items: items, inst: inst}))
+}
+
+// editIssue reads the issue, lets change rewrite its title and body, and
+// writes them back when they changed. Writes to one issue are serialized.
+func (w *Workers) editIssue(ctx context.Context, r requestJob, change func(title, body string) (string, string)) error {
+	defer w.lockIssue(r.req.IssueNumber)()
+	issue, err := w.GitHub.GetIssue(ctx, r.inst, r.req.IssueNumber)
 	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
+		return err
 	}
-	body, changed := issue.Body, false
-	for _, key := range job.Args.Keys {
-		var flipped bool
-		body, flipped = sop.SetChecked(body, key, items[key].Checked)
-		changed = changed || flipped
+	title, body := change(issue.Title, issue.Body)
+	switch {
+	case title != issue.Title:
+		return w.GitHub.EditIssue(ctx, r.inst, r.req.IssueNumber, title, body)
+	case body != issue.Body:
+		return w.GitHub.EditIssueBody(ctx, r.inst, r.req.IssueNumber, body)
 	}
-	if !changed {
-		return nil
-	}
-	return w.outcome(job.Kind, attrs, w.GitHub.EditIssueBody(ctx, inst, req.IssueNumber, body))
+	return nil
+}
+
+func (w *Workers) syncItems(ctx context.Context, job *river.Job[SyncItemsArgs]) error {
+	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
+		return w.editIssue(ctx, r, func(title, body string) (string, string) {
+			for _, key := range job.Args.Keys {
+				body, _ = sop.SetChecked(body, key, r.items[key].Checked)
+			}
+			return title, body
+		})
+	})
 }
 
 func (w *Workers) syncParams(ctx context.Context, job *river.Job[SyncParamsArgs]) error {
-	attrs := []any{"request_id", job.Args.RequestID}
-	req, s, _, err := w.loadRequest(ctx, job.Args.RequestID)
-	if err != nil || req.IssueNumber == 0 {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	inst, err := w.installationFor(ctx, req)
-	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	defer w.lockIssue(req.IssueNumber)()
-	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
-	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	body := issue.Body
-	for _, name := range sortedKeys(req.Params) {
-		body, _ = sop.SetParam(body, name, req.Params[name])
-	}
-	title := s.RenderTitle(req.Params)
-	if body == issue.Body && title == issue.Title {
-		return nil
-	}
-	return w.outcome(job.Kind, attrs, w.GitHub.EditIssue(ctx, inst, req.IssueNumber, title, body))
+	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
+		return w.editIssue(ctx, r, func(string, body string) (string, string) {
+			for _, name := range sortedKeys(r.req.Params) {
+				body, _ = sop.SetParam(body, name, r.req.Params[name])
+			}
+			return r.sop.RenderTitle(r.req.Params), body
+		})
+	})
 }
 
 func (w *Workers) setLabels(ctx context.Context, job *river.Job[LabelsArgs]) error {
-	attrs := []any{"request_id", job.Args.RequestID}
-	req, _, _, err := w.loadRequest(ctx, job.Args.RequestID)
-	if err != nil || req.IssueNumber == 0 {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	inst, err := w.installationFor(ctx, req)
-	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	return w.outcome(job.Kind, attrs, w.GitHub.ReplaceLabels(ctx, inst, req.IssueNumber, Labels(req)))
+	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
+		return w.GitHub.ReplaceLabels(ctx, r.inst, r.req.IssueNumber, Labels(r.req))
+	})
 }
 
 func (w *Workers) closeIssue(ctx context.Context, job *river.Job[CloseIssueArgs]) error {
-	attrs := []any{"request_id", job.Args.RequestID}
-	req, _, _, err := w.loadRequest(ctx, job.Args.RequestID)
-	if err != nil || req.IssueNumber == 0 {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	inst, err := w.installationFor(ctx, req)
-	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
-	}
-	return w.outcome(job.Kind, attrs, w.GitHub.CloseIssue(ctx, inst, req.IssueNumber))
+	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
+		return w.GitHub.CloseIssue(ctx, r.inst, r.req.IssueNumber)
+	})
 }
 
 func (w *Workers) reply(ctx context.Context, job *river.Job[ReplyArgs]) error {
@@ -398,7 +395,7 @@ func (w *Workers) reply(ctx context.Context, job *river.Job[ReplyArgs]) error {
 		}
 		return w.outcome(job.Kind, attrs, w.commentOnce(ctx, inst, origin.Issue, job.Args.Text, job.Args.Marker, job.Attempt))
 	case OriginSchedule:
-		return nil // nobody typed a command; the issue and Slack carry the news
+		return nil // the bot opened the request itself; the issue and Slack carry the news
 	}
 	return river.JobCancel(fmt.Errorf("reply to unknown source %q", origin.Source))
 }
