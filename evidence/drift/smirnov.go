@@ -206,9 +206,10 @@ func powDD(a dd, m int) dd {
 }
 
 // powInt returns math.Pow(x, float64(m)) for m >= 1. For finite x > 0 it
-// runs the repeated squaring that math.Pow (Go 1.26, src/math/pow.go) uses
-// for integer exponents, without its special-case tests, so the result is
-// the same to the bit. Other x go to math.Pow.
+// runs the repeated squaring that Go's portable math.Pow (Go 1.26,
+// src/math/pow.go) uses for integer exponents, without its special-case
+// tests, so the result is the same to the bit. Other x go to math.Pow.
+// NOTE: s390x has an assembly math.Pow, whose last bits may differ.
 func powInt(x float64, m int) float64 {
 	if !(x > 0) || math.IsInf(x, 1) || m < 1 {
 		return math.Pow(x, float64(m))
