@@ -132,6 +132,12 @@ func sweepID(kind string, parts ...any) string {
 }
 
 func (w *Workers) sweepBody(ctx context.Context, req store.Request, body string) error {
+	// The bot's own pending writes would look like drift until they run.
+	for _, kind := range []string{SyncItemsArgs{}.Kind(), SyncParamsArgs{}.Kind()} {
+		if pending, err := w.Engine.DB.LiveJob(ctx, kind, req.ID, time.Time{}); err != nil || pending {
+			return err
+		}
+	}
 	_, _, items, err := w.loadRequest(ctx, req.ID)
 	if err != nil {
 		return err
