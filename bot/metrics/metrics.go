@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics are the counters, gauges and histograms the bot exports on
@@ -40,7 +41,7 @@ func New(db *sql.DB) *Metrics {
 		}, []string{"action", "result"}),
 	}
 	m.Registry.MustRegister(m.deliveries, m.jobs, m.actions,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&storeCollector{db: db})
 	return m
 }
