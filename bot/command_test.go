@@ -260,3 +260,13 @@ func TestExtractCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateParamsListsEveryMissing(t *testing.T) {
+	lib, err := sop.Embedded()
+	require.NoError(t, err)
+	s, ok := lib.Get("SOP-01")
+	require.True(t, ok)
+	_, err = bot.ValidateParams(s, map[string]string{})
+	require.Error(t, err)
+	assert.Equal(t, "Missing <project>, <team>, <cost-center>.", err.Error())
+}

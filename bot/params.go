@@ -23,13 +23,19 @@ var (
 // validateParams applies defaults and checks every value against its kind,
 // before any outside call sees it.
 func validateParams(specs []sop.Param, values map[string]string) (map[string]string, error) {
+	var missing []string
+	for _, spec := range specs {
+		if values[spec.Name] == "" && spec.Default == "" {
+			missing = append(missing, "<"+spec.Name+">")
+		}
+	}
+	if len(missing) > 0 {
+		return nil, problemf("Missing %s.", strings.Join(missing, ", "))
+	}
 	out := map[string]string{}
 	for _, spec := range specs {
 		value, ok := values[spec.Name]
 		if !ok || value == "" {
-			if spec.Default == "" {
-				return nil, problemf("Missing <%s>.", spec.Name)
-			}
 			value = spec.Default
 		}
 		checked, err := checkParam(spec, value)

@@ -84,7 +84,11 @@ func newRenderCommand() *cobra.Command {
 			}
 			checked, err := bot.ValidateParams(s, values)
 			if err != nil {
-				return err
+				var names []string
+				for _, p := range s.Binding.Params {
+					names = append(names, p.Name)
+				}
+				return fmt.Errorf("%v Pass each as --param NAME=VALUE; %s takes: %s", err, s.ID, strings.Join(names, ", "))
 			}
 			req := store.Request{SOPID: s.ID, Params: checked, RequesterLogin: requester}
 			title, body := bot.RenderIssue(s, req, requestID, nil, bot.NewDirectory(cfg, nil), modelURL(cfg))
