@@ -21,7 +21,7 @@ import (
 
 // Request states. A request moves opening → awaiting-review →
 // awaiting-approval → acting → deploying → done, or ends rejected or
-// cancelled; failed means the action needs a person. A request whose
+// cancelled. Failed means the action needs a person. A request whose
 // target another request holds waits in queued.
 const (
 	StateOpening          = "opening"
