@@ -45,7 +45,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(), newDemoCommand(), newSOPsCommand(), newAuditCommand(), newScanCommand(), newDriftCommand(), newDBCommand())
+	root.AddCommand(newServeCommand(), newDemoCommand(), newSOPsCommand(), newAuditCommand(), newScanCommand(), newDriftCommand(), newDBCommand(), newLoadCommand())
 	return root
 }
 

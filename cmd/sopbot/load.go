@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/sopbot/sopbot/integrations/github"
+	"github.com/sopbot/sopbot/internal/demo"
+)
+
+// loadIssues is how many issues the load deliveries are spread over, so
+// the workers' per-issue ordering does not serialize all of them.
+const loadIssues = 10
+
+// loadOptions are the settings of one load run.
+type loadOptions struct {
+	senders    int
+	deliveries int
+	target     string // base URL of a running sopbot; empty starts one in process
+	secret     string
+	timeout    time.Duration
+}
+
+func newLoadCommand() *cobra.Command {
+	opts := loadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Measure webhook acknowledgement throughput and latency on loopback",
+		Long: "Send signed GitHub deliveries (issue comments without a command and issue edits) from\n" +
+			"concurrent senders and report deliveries per second and the p50, p99 and max\n" +
+			"acknowledgement latency, then time a plain SQLite commit loop for comparison.\n" +
+			"Without --target the real server runs in process against the demo's fakes and a\n" +
+			"temporary database. A --target must be a loopback URL of a sopbot configured as the\n" +
+			"demo is (repository acme/ml-requests, installation 99). Exits 1 on any non-2xx answer.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLoad(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.senders, "senders", 50, "number of concurrent senders")
+	cmd.Flags().IntVar(&opts.deliveries, "deliveries", 2000, "total number of deliveries to send")
+	cmd.Flags().StringVar(&opts.target, "target", "", "base URL of a running sopbot on a loopback address, such as http://127.0.0.1:8080")
+	cmd.Flags().StringVar(&opts.secret, "secret", "", "webhook secret of the --target server")
+	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "stop the run after this long")
+	return cmd
+}
+
+func (o loadOptions) validate() error {
+	var problems []error
+	if o.senders < 1 {
+		problems = append(problems, fmt.Errorf("invalid --senders %d: use 1 or more", o.senders))
+	}
+	if o.deliveries < 1 {
+		problems = append(problems, fmt.Errorf("invalid --deliveries %d: use 1 or more", o.deliveries))
+	}
+	if o.timeout <= 0 {
+		problems = append(problems, fmt.Errorf("invalid --timeout %s: use a positive duration", o.timeout))
+	}
+	if o.target != "" {
+		if err := checkLoopbackURL(o.target); err != nil {
+			problems = append(problems, err)
+		}
+		if o.secret == "" {
+			problems = append(problems, errors.New("missing --secret: a --target needs its webhook secret"))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// checkLoopbackURL rejects a target that is not an http URL on a loopback
+// IP address, so a load run never reaches another host.
+func checkLoopbackURL(target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("invalid --target %q: use an http URL such as http://127.0.0.1:8080", target)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("invalid --target %q: the host must be a loopback IP address such as 127.0.0.1", target)
+	}
+	return nil
+}
+
+func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "sopbot-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	target, err := startLoadTarget(ctx, dir, logs, opts)
+	if err != nil {
+		return err
+	}
+	defer target.stop()
+
+	webhookURL := target.baseURL + "/github/webhook"
+	fmt.Fprintf(out, "sopbot load: %d deliveries from %d senders to %s\n", opts.deliveries, opts.senders, webhookURL)
+	result := sendLoad(ctx, webhookURL, target.secret, target.templates, opts.senders, opts.deliveries)
+	result.print(out)
+	if target.processed != nil {
+		fmt.Fprintf(out, "processed by the workers by the end of sending: %d of %d\n", target.processed(ctx), opts.deliveries)
+	}
+
+	loop, err := timeCommitLoop(ctx, filepath.Join(dir, "commits.db"), target.templates[0].Body, opts.deliveries)
+	if err != nil {
+		return err
+	}
+	loopRate := float64(opts.deliveries) / loop.Seconds()
+	fmt.Fprintf(out, "plain commit loop: %d commits in %.2f s, %.0f commits/s\n", opts.deliveries, loop.Seconds(), loopRate)
+	fmt.Fprintf(out, "durable ingest = %.0f%% of the plain commit loop\n", 100*result.rate()/loopRate)
+
+	if result.failed > 0 || result.sent < opts.deliveries {
+		fmt.Fprintf(out, "FAILED: %d of %d deliveries were not acknowledged with 2xx; first failure: %s\n",
+			opts.deliveries-result.acknowledged(), opts.deliveries, result.firstFailure)
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// loadTarget is the server a load run sends to.
+type loadTarget struct {
+	baseURL   string
+	secret    []byte
+	templates []demo.LoadTemplate
+	// processed counts the deliveries the in-process workers finished; nil
+	// for a --target server.
+	processed func(context.Context) int
+	stop      func()
+}
+
+// startLoadTarget starts the real server in process against the demo's
+// fakes, or, with a --target, starts only the fakes to build payloads.
+func startLoadTarget(ctx context.Context, dir string, logs io.Writer, opts loadOptions) (loadTarget, error) {
+	fakes, err := demo.StartFakes()
+	if err != nil {
+		return loadTarget{}, err
+	}
+	templates, err := fakes.LoadTemplates(ctx, loadIssues)
+	if err != nil {
+		fakes.Close()
+		return loadTarget{}, err
+	}
+	if opts.target != "" {
+		fakes.Close()
+		return loadTarget{baseURL: opts.target, secret: []byte(opts.secret), templates: templates, stop: func() {}}, nil
+	}
+
+	cfg := fakes.Config(filepath.Join(dir, "sopbot.db"))
+	a, err := newApp(ctx, cfg, newLogger(logs, "error"))
+	if err != nil {
+		fakes.Close()
+		return loadTarget{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fakes.Close()
+		return loadTarget{}, err
+	}
+	baseURL := "http://" + ln.Addr().String()
+	if err := fakes.GitHub.SetWebhookURL(baseURL + "/github/webhook"); err != nil {
+		fakes.Close()
+		return loadTarget{}, err
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- a.run(runCtx, ln) }()
+	processed := func(ctx context.Context) int {
+		_, n, _ := a.db.CountDeliveries(ctx)
+		return n
+	}
+	stop := func() {
+		stopRun()
+		if err := <-served; err != nil {
+			fmt.Fprintf(logs, "sopbot load: stopping the server: %v\n", err)
+		}
+		fakes.Close()
+	}
+	return loadTarget{baseURL: baseURL, secret: fakes.WebhookSecret, templates: templates, processed: processed, stop: stop}, nil
+}
+
+// loadResult is what the senders measured.
+type loadResult struct {
+	sent         int
+	failed       int
+	firstFailure string
+	elapsed      time.Duration
+	latencies    []time.Duration // of the 2xx acknowledgements
+}
+
+func (r loadResult) acknowledged() int { return len(r.latencies) }
+
+// rate returns the acknowledged deliveries per second of wall time.
+func (r loadResult) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.acknowledged()) / r.elapsed.Seconds()
+}
+
+func (r loadResult) print(out io.Writer) {
+	fmt.Fprintf(out, "acknowledged with 2xx: %d of %d sent, %d failed\n", r.acknowledged(), r.sent, r.failed)
+	fmt.Fprintf(out, "throughput: %.0f deliveries/s (%.2f s)\n", r.rate(), r.elapsed.Seconds())
+	if len(r.latencies) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "acknowledgement latency: p50 %s, p99 %s, max %s\n",
+		milliseconds(percentile(r.latencies, 50)), milliseconds(percentile(r.latencies, 99)), milliseconds(slices.Max(r.latencies)))
+}
+
+func milliseconds(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted or unsorted
+// durations.
+func percentile(durations []time.Duration, p float64) time.Duration {
+	sorted := slices.Clone(durations)
+	slices.Sort(sorted)
+	rank := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// sendLoad posts deliveries signed webhook deliveries from senders
+// goroutines, cycling through templates, until all are sent or ctx ends.
+func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates []demo.LoadTemplate, senders, deliveries int) loadResult {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: senders, MaxIdleConnsPerHost: senders, IdleConnTimeout: 30 * time.Second}}
+	defer client.CloseIdleConnections()
+	signatures := make([]string, len(templates))
+	for i, t := range templates {
+		signatures[i] = github.Sign(secret, t.Body)
+	}
+
+	var next atomic.Int64
+	var mu sync.Mutex
+	result := loadResult{latencies: make([]time.Duration, 0, deliveries)}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= deliveries {
+					return
+				}
+				t := templates[i%len(templates)]
+				latency, err := postDelivery(ctx, client, webhookURL, t, signatures[i%len(templates)])
+				mu.Lock()
+				result.sent++
+				if err != nil {
+					result.failed++
+					if result.firstFailure == "" {
+						result.firstFailure = err.Error()
+					}
+				} else {
+					result.latencies = append(result.latencies, latency)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	result.elapsed = time.Since(start)
+	return result
+}
+
+// postDelivery sends one delivery under a new id and returns the time
+// until its response body was read.
+func postDelivery(ctx context.Context, client *http.Client, webhookURL string, t demo.LoadTemplate, signature string) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, bytes.NewReader(t.Body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/sopbot-load")
+	req.Header.Set("X-GitHub-Event", t.Event)
+	req.Header.Set("X-GitHub-Delivery", uuid.NewString())
+	req.Header.Set("X-Hub-Signature-256", signature)
+
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("posting delivery: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	latency := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("reading acknowledgement: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return 0, fmt.Errorf("delivery answered %d: %s", resp.StatusCode, bytes.TrimSpace(body))
+	}
+	return latency, nil
+}
+
+// timeCommitLoop times n single-row INSERT transactions, one after the
+// other, on a new SQLite file opened with the pragmas of bot/store (WAL,
+// synchronous NORMAL, busy_timeout, immediate transactions, one
+// connection). Each row carries payload, as a stored delivery does.
+func timeCommitLoop(ctx context.Context, path string, payload []byte, n int) (time.Duration, error) {
+	query := url.Values{}
+	for _, pragma := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(5000)"} {
+		query.Add("_pragma", pragma)
+	}
+	query.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+query.Encode())
+	if err != nil {
+		return 0, fmt.Errorf("opening commit loop database %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE rows (id TEXT PRIMARY KEY, payload BLOB NOT NULL, at TEXT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("creating commit loop table: %w", err)
+	}
+
+	start := time.Now()
+	for i := range n {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, fmt.Errorf("commit loop row %d: %w", i, err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO rows (id, payload, at) VALUES (?, ?, ?)`,
+			uuid.NewString(), payload, time.Now().UTC().Format(time.RFC3339Nano))
+		if err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("commit loop row %d: %w", i, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, fmt.Errorf("commit loop row %d: %w", i, err)
+		}
+	}
+	return time.Since(start), nil
+}
