@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,21 @@ type Config struct {
 	Drift []DriftCheck `json:"drift"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"logLevel"`
+	// Leader configures leader election among replicas on Kubernetes.
+	Leader Leader `json:"leader"`
+}
+
+// Leader holds the leader election settings. When enabled, serve opens the
+// database and works the queue only while it holds a Kubernetes Lease.
+type Leader struct {
+	Enabled bool `json:"enabled"`
+	// Namespace is the namespace of the Lease, normally the pod's own.
+	Namespace string `json:"namespace"`
+	// Lease is the name of the Lease object, "sopbot-leader" by default.
+	Lease string `json:"lease"`
+	// Identity names this replica in the Lease and must be unique among
+	// replicas. The pod name is the usual choice.
+	Identity string `json:"identity"`
 }
 
 // GitHub holds the GitHub App settings.
@@ -234,6 +250,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.GitHub.BaseURL, "https://api.github.com/")
 	setDefault(&c.Slack.APIURL, "https://slack.com/api/")
 	setDefault(&c.LogLevel, "info")
+	setDefault(&c.Leader.Lease, "sopbot-leader")
 	if len(c.Slack.ResponseURLPrefixes) == 0 {
 		c.Slack.ResponseURLPrefixes = []string{"https://hooks.slack.com/"}
 	}
@@ -317,6 +334,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateRoles()...)
 	problems = append(problems, c.validateThresholds()...)
 	problems = append(problems, c.validateDrift()...)
+	problems = append(problems, c.validateLeader()...)
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
@@ -382,6 +400,33 @@ func (c Config) validateDrift() []string {
 	return problems
 }
 
+// dnsSubdomain matches a Kubernetes object name such as a Lease name.
+// validateLeader checks the limit of 253 characters apart.
+var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// dnsLabel matches a Kubernetes namespace name of at most 63 characters.
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+func (c Config) validateLeader() []string {
+	l := c.Leader
+	if !l.Enabled {
+		return nil
+	}
+	var problems []string
+	if l.Namespace == "" {
+		problems = append(problems, "leader.namespace is missing (set it in the config or SOPBOT_LEADER_NAMESPACE)")
+	} else if !dnsLabel.MatchString(l.Namespace) {
+		problems = append(problems, fmt.Sprintf("leader.namespace %q is not a valid namespace name", l.Namespace))
+	}
+	if len(l.Lease) > 253 || !dnsSubdomain.MatchString(l.Lease) {
+		problems = append(problems, fmt.Sprintf("leader.lease %q is not a valid Kubernetes object name: use lowercase letters, digits, '-' and '.'", l.Lease))
+	}
+	if l.Identity == "" {
+		problems = append(problems, "leader.identity is missing (set it in the config or SOPBOT_LEADER_IDENTITY, normally to the pod name)")
+	}
+	return problems
+}
+
 // envSetting binds one environment variable to a config field.
 type envSetting struct {
 	name string
@@ -407,6 +452,17 @@ func intSetting(name string, field func(*Config) *int64) envSetting {
 	}}
 }
 
+func boolSetting(name string, field func(*Config) *bool) envSetting {
+	return envSetting{name, func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q is not a boolean: use true or false", name, v)
+		}
+		*field(c) = b
+		return nil
+	}}
+}
+
 var envSettings = []envSetting{
 	stringSetting("SOPBOT_LISTEN", func(c *Config) *string { return &c.Listen }),
 	stringSetting("SOPBOT_DATABASE", func(c *Config) *string { return &c.Database }),
@@ -428,6 +484,10 @@ var envSettings = []envSetting{
 	stringSetting("SOPBOT_MLFLOW_UI_URL", func(c *Config) *string { return &c.MLflow.UIURL }),
 	secretSetting("SOPBOT_MLFLOW_TOKEN", func(c *Config) *Secret { return &c.MLflow.Token }),
 	stringSetting("SOPBOT_EVIDENCE_PARITY_CHECK", func(c *Config) *string { return &c.Evidence.ParityCheck }),
+	boolSetting("SOPBOT_LEADER_ENABLED", func(c *Config) *bool { return &c.Leader.Enabled }),
+	stringSetting("SOPBOT_LEADER_NAMESPACE", func(c *Config) *string { return &c.Leader.Namespace }),
+	stringSetting("SOPBOT_LEADER_LEASE", func(c *Config) *string { return &c.Leader.Lease }),
+	stringSetting("SOPBOT_LEADER_IDENTITY", func(c *Config) *string { return &c.Leader.Identity }),
 }
 
 // EnvNames lists every environment variable Load reads.

@@ -184,10 +184,28 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	if err := a.queue.Start(ctx); err != nil {
 		return fmt.Errorf("starting job queue: %w", err)
 	}
-	srv := &http.Server{Handler: a.server.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
+	err := serveHTTP(ctx, ln, a.server.Routes(), a.log)
+	err = errors.Join(err, a.stop())
+	a.log.Info("sopbot stopped")
+	return err
+}
+
+// stop stops the queue, waiting up to 10s for running jobs, and closes the
+// database.
+func (a *app) stop() error {
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := a.queue.Stop(shutdown)
+	return errors.Join(err, a.db.Close())
+}
+
+// serveHTTP serves h on ln until ctx is cancelled or serving fails, then
+// waits up to 10s for open requests.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	a.log.Info("sopbot serving", "address", ln.Addr().String())
+	log.Info("sopbot serving", "address", ln.Addr().String())
 
 	var err error
 	select {
@@ -199,14 +217,10 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	if stopErr := srv.Shutdown(shutdown); stopErr != nil && err == nil {
 		err = stopErr
 	}
-	if stopErr := a.queue.Stop(shutdown); stopErr != nil && err == nil {
-		err = stopErr
-	}
-	a.log.Info("sopbot stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return errors.Join(err, a.db.Close())
+	return err
 }
 
 // checkRoleNames rejects a configured role member that no SOP names, as a

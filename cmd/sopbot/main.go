@@ -63,6 +63,9 @@ func newServeCommand() *cobra.Command {
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			if cfg.Leader.Enabled {
+				return serveAsCandidate(cmd.Context(), cfg, log)
+			}
 			a, err := newApp(cmd.Context(), cfg, log)
 			if err != nil {
 				return err
