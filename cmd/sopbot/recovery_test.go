@@ -51,6 +51,13 @@ func startLiveBot(t *testing.T) *liveBot {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	scenario := &demo.Scenario{Fakes: fakes, ServerURL: serverURL, DB: db, Timeout: 30 * time.Second}
+	// The sweep runs once at start-up; wait for it, so its calls and
+	// effects never land inside what a test measures.
+	require.Eventually(t, func() bool {
+		var done int
+		_ = db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'sweep' AND state = 'completed'`).Scan(&done)
+		return done > 0
+	}, 20*time.Second, 10*time.Millisecond, "the start-up sweep runs")
 	return &liveBot{fakes: fakes, app: a, db: db, scenario: scenario}
 }
 
