@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -45,10 +44,13 @@ type Server struct {
 	// Metrics counts deliveries; nil records nothing and serves no
 	// /metrics.
 	Metrics *metrics.Metrics
+
+	batch batcher
 }
 
 // Routes returns the server's handler.
 func (s *Server) Routes() http.Handler {
+	s.batch.server = s
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /github/webhook", s.handleGitHub)
 	mux.HandleFunc("POST /slack/commands", s.handleSlackCommand)
@@ -69,19 +71,10 @@ func (s *Server) now() time.Time {
 }
 
 // persist stores a delivery and enqueues its processing in one
-// transaction. It reports whether the delivery is new.
+// transaction, shared with the deliveries that arrive at the same time. It
+// reports whether the delivery is new.
 func (s *Server) persist(ctx context.Context, d store.Delivery) (bool, error) {
-	var fresh bool
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		fresh, err = s.DB.InsertDelivery(ctx, tx, d)
-		if err != nil || !fresh {
-			return err
-		}
-		_, err = s.Queue.InsertTx(ctx, tx, bot.ProcessDeliveryArgs{DeliveryID: d.ID}, nil)
-		return err
-	})
-	return fresh, err
+	return s.batch.store(ctx, d)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

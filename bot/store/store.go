@@ -27,7 +27,12 @@ var ErrNotFound = errors.New("not found")
 // River's job tables, migrated by rivermigrate.
 type DB struct {
 	SQL *sql.DB
-	now func() time.Time
+	// edge is a second pool on the same file for the HTTP edge's short
+	// insert transactions, so an acknowledgement does not wait in Go for
+	// the one connection the queue and workers share; SQLite's busy
+	// timeout orders the writers.
+	edge *sql.DB
+	now  func() time.Time
 }
 
 // Open opens (creating if needed) the database at path and applies every
@@ -49,7 +54,37 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if path != ":memory:" {
+		edge, err := sql.Open("sqlite", dsn(path))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening database %s: %w", path, err)
+		}
+		edge.SetMaxOpenConns(4)
+		store.edge = edge
+	}
 	return store, nil
+}
+
+// InEdgeTx runs fn in one IMMEDIATE transaction on the edge's pool, or on
+// the shared connection when the database is in memory.
+func (db *DB) InEdgeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	pool := db.edge
+	if pool == nil {
+		return db.InTx(ctx, fn)
+	}
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
 }
 
 func dsn(path string) string {
@@ -105,7 +140,12 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.SQL.Close() }
+func (db *DB) Close() error {
+	if db.edge != nil {
+		_ = db.edge.Close()
+	}
+	return db.SQL.Close()
+}
 
 // SetClock replaces the clock used for timestamps, for tests.
 func (db *DB) SetClock(now func() time.Time) { db.now = now }
