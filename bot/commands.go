@@ -39,7 +39,7 @@ func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
 	return e.replyError(t, c, err)
 }
 
-// replyError answers a user mistake where the command was typed and
+// replyError replies to a user mistake where the command was typed and
 // returns every other error to the caller.
 func (e *Engine) replyError(t *txn, c CommandIssued, err error) error {
 	var usageErr *UsageError

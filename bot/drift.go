@@ -27,9 +27,9 @@ type DriftCheckArgs struct {
 func (DriftCheckArgs) Kind() string { return "drift_check" }
 
 // handleDrift records a drift check. Drift opens a request of the
-// configured SOP as the bot, with the report as its first comment; an open
-// request for the model gets the new report instead. No drift is logged in
-// the audit trail and nothing else happens.
+// configured SOP as the bot, with the report as its first comment, unless
+// a request for the model is open: that one gets the new report instead. A
+// check without drift only adds an audit row.
 func (e *Engine) handleDrift(t *txn, ev DriftChecked) error {
 	if !ev.Drifted {
 		e.Log.Info("no drift detected", "model", ev.Model)

@@ -170,7 +170,7 @@ func (e *Engine) comment(t *txn, req store.Request, body string) error {
 	return e.enqueue(t, CommentArgs{RequestID: req.ID, Issue: req.IssueNumber, Body: body, Marker: t.marker()})
 }
 
-// reply answers a command where it was typed.
+// reply replies to a command where it was typed.
 func (e *Engine) reply(t *txn, origin store.Origin, text string, ephemeral bool) error {
 	return e.enqueue(t, ReplyArgs{Origin: origin, Text: text, Ephemeral: ephemeral, Marker: t.marker()})
 }

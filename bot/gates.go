@@ -15,7 +15,7 @@ import (
 )
 
 // handleButton handles a click on a gate message. Every refusal is an
-// ephemeral reply to the person who clicked; nothing is signed for a user
+// ephemeral reply to the person who clicked. Nothing is signed for a user
 // the configuration does not pair with a GitHub login.
 func (e *Engine) handleButton(t *txn, ev ButtonPressed) error {
 	origin := store.Origin{Source: "slack", ResponseURL: ev.ResponseURL, Channel: ev.Channel}

@@ -71,7 +71,7 @@ type CloseIssueArgs struct {
 // Kind implements river.JobArgs.
 func (CloseIssueArgs) Kind() string { return "close_issue" }
 
-// ReplyArgs answers a command where it was typed.
+// ReplyArgs replies to a command where it was typed.
 type ReplyArgs struct {
 	Origin    store.Origin `json:"origin"`
 	Text      string       `json:"text"`
@@ -162,7 +162,7 @@ type GateMessageArgs struct {
 // Kind implements river.JobArgs.
 func (GateMessageArgs) Kind() string { return "gate_message" }
 
-// RejectModalArgs opens the modal that asks for a rejection's reason.
+// RejectModalArgs opens the modal that collects a rejection's reason.
 // Slack's trigger_id is valid for 3 seconds, so it is not retried.
 type RejectModalArgs struct {
 	TriggerID string `json:"trigger_id"`

@@ -41,7 +41,7 @@ func (e *Engine) recordsComment(t *txn, req store.Request, s *sop.SOP) (string, 
 	return b.String(), nil
 }
 
-// recordSource says where one Records entry is kept, by the words it uses.
+// recordSource returns where one Records entry is kept, judged by its words.
 func recordSource(record string, req store.Request) string {
 	text := strings.ToLower(record)
 	switch {

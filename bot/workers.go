@@ -305,8 +305,8 @@ func (w *Workers) commentOnce(ctx context.Context, inst int64, issue int, body, 
 	return err
 }
 
-// requestJob is what an effect on a request's issue needs: the request,
-// its SOP and items, and the installation to act as.
+// requestJob is the context of an effect on a request's issue: the
+// request, its SOP and items, and the installation to act as.
 type requestJob struct {
 	req   store.Request
 	sop   *sop.SOP

@@ -25,9 +25,9 @@ type result struct {
 
 // batcher stores concurrent deliveries in shared transactions: the first
 // delivery to arrive starts a commit, and every delivery that arrives
-// while it runs joins the next one. Each sender still gets its answer
-// only after the commit that holds its delivery, so batching trades no
-// durability for throughput; a single sender sees no added wait.
+// while it runs joins the next one. Each sender still gets its response
+// only after the commit that holds its delivery, so batching gives up no
+// durability. A lone sender waits for no one.
 type batcher struct {
 	server *Server
 	queue  chan pending
@@ -53,7 +53,7 @@ func (b *batcher) store(ctx context.Context, d store.Delivery) (bool, error) {
 		return r.fresh, r.err
 	case <-ctx.Done():
 		// The commit may still land; the sender's retry then finds it
-		// stored and is answered as a duplicate.
+		// stored and gets a "duplicate" response.
 		return false, ctx.Err()
 	}
 }

@@ -148,7 +148,7 @@ func webhookPayload(contentType string, body []byte) ([]byte, error) {
 	return nil, errors.New("unsupported Content-Type " + mediaType + ": use application/json")
 }
 
-// eventLabel keeps the metrics' event label to the events the bot knows,
+// eventLabel keeps the metrics' event label to the events the bot handles,
 // so a sender cannot grow the label set.
 func eventLabel(event string) string {
 	if handledEvents[event] {

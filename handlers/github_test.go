@@ -455,7 +455,7 @@ func TestGitHubWebhookIgnoresOtherInstallation(t *testing.T) {
 	h.requireNothingStored(t)
 }
 
-func TestGitHubWebhookWithoutInstallationIgnoredWhenOneIsConfigured(t *testing.T) {
+func TestGitHubWebhookMissingInstallationIgnored(t *testing.T) {
 	h := newHarness(t, func(s *handlers.Server) { s.InstallationID = 1 })
 	body := githubFixture(t, "issues.edited.json") // a repository webhook: no installation
 

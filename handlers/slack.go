@@ -13,7 +13,7 @@ import (
 	"github.com/sopbot/sopbot/integrations/slack"
 )
 
-// slackReply is the immediate answer to a slash command.
+// slackReply is the immediate response to a slash command.
 type slackReply struct {
 	ResponseType string `json:"response_type"`
 	Text         string `json:"text"`
@@ -52,7 +52,7 @@ func (s *Server) handleSlackCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Help and malformed commands are answered at once; only commands that
+	// Help and malformed commands get their response at once; only commands that
 	// parse are stored for the engine.
 	cmd, err := s.Grammar.Parse(form.Get("text"))
 	var usageErr *bot.UsageError

@@ -92,7 +92,7 @@ type GitHub struct {
 	// repository or takes it from each event.
 	InstallationID int64  `json:"installationID"`
 	WebhookSecret  Secret `json:"webhookSecret"`
-	// Repository is where request issues are opened, as owner/name.
+	// Repository is the owner/name of the repository request issues open in.
 	Repository string `json:"repository"`
 	// BotLogin is the app's bot user, such as "sopbot[bot]"; its own
 	// events are ignored.
@@ -120,7 +120,7 @@ type MLflow struct {
 	Models map[string]ModelPolicy `json:"models"`
 }
 
-// ModelPolicy says how one model is promoted.
+// ModelPolicy is how one model is promoted: a stage or an alias.
 type ModelPolicy struct {
 	// Aliases maps a stage named in a command ("Production") to the alias
 	// set instead ("champion"), for registries that use aliases.

@@ -153,7 +153,7 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 // Now returns the store's current time in UTC.
 func (db *DB) Now() time.Time { return db.now().UTC() }
 
-// Ready reports whether the database answers and every migration is applied.
+// Ready reports whether the database responds and every migration is applied.
 func (db *DB) Ready(ctx context.Context) error {
 	sub, err := fs.Sub(migrationFS, "migrations")
 	if err != nil {

@@ -200,7 +200,7 @@ func startLoadTarget(ctx context.Context, dir string, logs io.Writer, opts loadO
 	return loadTarget{baseURL: baseURL, secret: fakes.WebhookSecret, templates: templates, processed: processed, stop: stop}, nil
 }
 
-// loadResult is what the senders measured.
+// loadResult is the senders' measurements.
 type loadResult struct {
 	sent         int
 	failed       int
@@ -313,7 +313,7 @@ func postDelivery(ctx context.Context, client *http.Client, webhookURL string, t
 		return 0, fmt.Errorf("reading acknowledgement: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return 0, fmt.Errorf("delivery answered %d: %s", resp.StatusCode, bytes.TrimSpace(body))
+		return 0, fmt.Errorf("delivery returned status %d: %s", resp.StatusCode, bytes.TrimSpace(body))
 	}
 	return latency, nil
 }

@@ -147,7 +147,7 @@ func (s *Scenario) outsiderTick(ctx context.Context) error {
 	}
 	comments := s.newComments(seen)
 	if len(comments) == 0 || !strings.Contains(comments[0].Body, "@"+People.Mallory.Login) {
-		return fmt.Errorf("no comment told %s who may tick the box", People.Mallory.Login)
+		return fmt.Errorf("no comment named who may tick the box for %s", People.Mallory.Login)
 	}
 	fmt.Fprintf(s.Out, "   the box is unticked again\n")
 	return nil

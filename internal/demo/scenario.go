@@ -124,7 +124,7 @@ func (s *Scenario) show(who, text string) {
 	}
 }
 
-// SlackReply is the JSON body of the bot's immediate answer to a slash
+// SlackReply is the JSON body of the bot's immediate response to a slash
 // command.
 type SlackReply struct {
 	ResponseType string `json:"response_type"`
@@ -156,7 +156,7 @@ func (s *Scenario) slashCommand(ctx context.Context, p Person, text string) (Sla
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return SlackReply{}, fmt.Errorf("slash command answered %d: %s", resp.StatusCode, reply)
+		return SlackReply{}, fmt.Errorf("slash command returned status %d: %s", resp.StatusCode, reply)
 	}
 	var out SlackReply
 	if err := json.Unmarshal(reply, &out); err != nil {
