@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -65,6 +66,21 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// Leader configures leader election among replicas on Kubernetes.
 	Leader Leader `json:"leader"`
+	// Admin configures the admin listener for pprof and metrics.
+	Admin Admin `json:"admin"`
+}
+
+// Admin is the configuration of the admin listener, a second HTTP
+// listener that serves /metrics and, when enabled, net/http/pprof. It is
+// off by default. Give it an address that only operators reach, such as
+// loopback or a pod port that no Service exposes.
+type Admin struct {
+	// Listen is the admin listener's address, such as 127.0.0.1:6060.
+	// Empty starts no admin listener.
+	Listen string `json:"listen"`
+	// PProf enables the net/http/pprof handlers under /debug/pprof/ on
+	// the admin listener.
+	PProf bool `json:"pprof"`
 }
 
 // Leader holds the leader election settings. When enabled, serve opens the
@@ -335,6 +351,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateThresholds()...)
 	problems = append(problems, c.validateDrift()...)
 	problems = append(problems, c.validateLeader()...)
+	problems = append(problems, c.validateAdmin()...)
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
@@ -427,6 +444,30 @@ func (c Config) validateLeader() []string {
 	return problems
 }
 
+func (c Config) validateAdmin() []string {
+	a := c.Admin
+	if a.Listen == "" {
+		if a.PProf {
+			return []string{"admin.pprof needs admin.listen (set it in the config or SOPBOT_ADMIN_LISTEN), such as 127.0.0.1:6060"}
+		}
+		return nil
+	}
+	var problems []string
+	_, port, err := net.SplitHostPort(a.Listen)
+	switch {
+	case err != nil:
+		problems = append(problems, fmt.Sprintf("admin.listen %q is invalid: use host:port, such as 127.0.0.1:6060", a.Listen))
+	case a.Listen == c.Listen && port != "0":
+		problems = append(problems, fmt.Sprintf("admin.listen %q is also the public listen address: give the admin listener its own port", a.Listen))
+	}
+	// NOTE: serve starts the admin listener only without leader election,
+	// so the combination is rejected rather than ignored.
+	if c.Leader.Enabled {
+		problems = append(problems, "admin.listen is not supported with leader.enabled: unset one of them")
+	}
+	return problems
+}
+
 // envSetting binds one environment variable to a config field.
 type envSetting struct {
 	name string
@@ -488,6 +529,8 @@ var envSettings = []envSetting{
 	stringSetting("SOPBOT_LEADER_NAMESPACE", func(c *Config) *string { return &c.Leader.Namespace }),
 	stringSetting("SOPBOT_LEADER_LEASE", func(c *Config) *string { return &c.Leader.Lease }),
 	stringSetting("SOPBOT_LEADER_IDENTITY", func(c *Config) *string { return &c.Leader.Identity }),
+	stringSetting("SOPBOT_ADMIN_LISTEN", func(c *Config) *string { return &c.Admin.Listen }),
+	boolSetting("SOPBOT_ADMIN_PPROF", func(c *Config) *bool { return &c.Admin.PProf }),
 }
 
 // EnvNames lists every environment variable Load reads.
