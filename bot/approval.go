@@ -21,7 +21,7 @@ const (
 // member, in the order of the role line.
 func approvalItems(s *sop.SOP) map[string]string {
 	members, _ := s.ApprovalMembers()
-	sec, ok := s.Section(fmt.Sprintf("step-%d", s.Binding.Approval.Step))
+	sec, ok := s.ApprovalSection()
 	out := map[string]string{}
 	if !ok || len(sec.Items) < len(members) {
 		return out
@@ -87,14 +87,9 @@ func (e *Engine) judgeSign(t *txn, req store.Request, s *sop.SOP, actor Actor) (
 // openSections lists the unfinished sections before the approval step,
 // the ones the approval waits for.
 func openSections(s *sop.SOP, p progress) string {
-	approvalStep := 0
-	if s.Binding.Approval != nil {
-		approvalStep = s.Binding.Approval.Step
-	}
 	var open []string
 	for _, sec := range s.Sections() {
-		afterApproval := approvalStep > 0 && sec.Step != nil && sec.Step.Number > approvalStep
-		if !p.done[sec.Key] && !sec.Approval && !afterApproval && p.missing[sec.Key] != "" {
+		if !p.done[sec.Key] && s.BeforeApproval(sec) && p.missing[sec.Key] != "" {
 			open = append(open, sec.Title+" ("+p.missing[sec.Key]+")")
 		}
 	}

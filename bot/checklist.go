@@ -158,6 +158,9 @@ func (e *Engine) judgeTick(t *txn, req store.Request, s *sop.SOP, sec sop.Sectio
 	if check, ok := s.Binding.Checks[key]; ok && items[key].CheckState != CheckNotApplicable {
 		return verdict{reason: fmt.Sprintf("sopbot ticks this box itself when its check (%s) passes.", check)}, nil
 	}
+	if action, ok := actionTicks(s)[key]; ok {
+		return verdict{reason: fmt.Sprintf("sopbot ticks this box itself when `%s` succeeds.", action)}, nil
+	}
 	members, requesterMay, botOnly, _ := s.TickMembers(sec)
 	if botOnly {
 		return verdict{reason: "only sopbot ticks this box."}, nil
@@ -193,6 +196,9 @@ func (e *Engine) judgeTick(t *txn, req store.Request, s *sop.SOP, sec sop.Sectio
 func judgeUntick(s *sop.SOP, sec sop.Section, actor Actor, stored store.Item) verdict {
 	if _, ok := s.Binding.Checks[stored.Key]; ok && stored.ByLogin == BotActor {
 		return verdict{reason: "sopbot ticked this box after its check passed; the evidence is in the comments."}
+	}
+	if action, ok := actionTicks(s)[stored.Key]; ok && stored.ByLogin == BotActor {
+		return verdict{reason: fmt.Sprintf("sopbot ticked this box when `%s` succeeded; the result is in the comments.", action)}
 	}
 	if strings.EqualFold(stored.ByLogin, actor.Login) || (stored.ByMember != "" && actor.Holds(stored.ByMember)) {
 		return verdict{accepted: true}

@@ -249,5 +249,10 @@ func ValidateLibraryFile(s *sop.SOP) error {
 	if a := s.Binding.OnApproved; a != "" && !knownActions[a] {
 		problems = append(problems, fmt.Errorf("%s: onApproved names unknown action %q; use one of %s", s.ID, a, strings.Join(sortedKeys(knownActions), ", ")))
 	}
+	for _, rule := range s.Binding.Actions {
+		if !knownInfraActions[rule.Name] {
+			problems = append(problems, fmt.Errorf("%s: actions names unknown action %q; use one of %s", s.ID, rule.Name, strings.Join(sortedKeys(knownInfraActions), ", ")))
+		}
+	}
 	return errors.Join(problems...)
 }

@@ -212,26 +212,31 @@ func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
 	var positional []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
-		if !strings.HasPrefix(arg, "--") {
+		if !isFlagToken(arg) {
 			positional = append(positional, arg)
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
-		flag, ok := findFlag(usage.Flags, name)
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		flag, ok := findFlag(usage.Flags, name, !strings.HasPrefix(arg, "--"))
 		if !ok {
-			return nil, problemf("Unknown flag --%s.", clip(name, 40))
+			return nil, problemf("Unknown flag %s.", clip(strings.SplitN(arg, "=", 2)[0], 40))
 		}
 		if !hasValue && i+1 < len(args) {
 			i++
 			value = args[i]
 		}
 		if value == "" {
-			return nil, problemf("Flag --%s needs a value.", name)
+			return nil, problemf("Flag --%s needs a value.", flag.Name)
 		}
 		if _, dup := params[flag.Param]; dup {
-			return nil, problemf("Flag --%s is given twice.", name)
+			return nil, problemf("Flag --%s is given twice.", flag.Name)
 		}
 		params[flag.Param] = value
+	}
+	for _, flag := range usage.Flags {
+		if _, given := params[flag.Param]; flag.Required && !given {
+			return nil, problemf("Missing --%s <%s>.", flag.Name, flag.Param)
+		}
 	}
 	if len(positional) < len(usage.Args) {
 		return nil, problemf("Missing <%s>.", usage.Args[len(positional)])
@@ -245,9 +250,18 @@ func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
 	return validateParams(s.Binding.Params, params)
 }
 
-func findFlag(flags []sop.UsageFlag, name string) (sop.UsageFlag, bool) {
+// isFlagToken reports whether arg is "--name", "--name=value" or "-x".
+// A lone "-" or a negative number stays a positional argument.
+func isFlagToken(arg string) bool {
+	if strings.HasPrefix(arg, "--") {
+		return len(arg) > 2
+	}
+	return len(arg) >= 2 && arg[0] == '-' && arg[1] >= 'a' && arg[1] <= 'z'
+}
+
+func findFlag(flags []sop.UsageFlag, name string, short bool) (sop.UsageFlag, bool) {
 	for _, f := range flags {
-		if f.Name == name {
+		if (!short && f.Name == name) || (short && f.Short != "" && f.Short == name) {
 			return f, true
 		}
 	}

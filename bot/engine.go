@@ -37,6 +37,10 @@ const (
 	// StateNeedsAttention marks an action that stopped without a result,
 	// such as one running when the process died.
 	StateNeedsAttention = "needs-attention"
+	// StateInProgress is a request of an SOP with infra actions once its
+	// approval is complete: its actions run and people tick the remaining
+	// steps until every section is complete.
+	StateInProgress = "in-progress"
 )
 
 // BotActor is the audit actor for the bot's own decisions.
@@ -125,6 +129,8 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 		return e.handleBodyDrift(t, ev)
 	case ActionFinished:
 		return e.handleActionFinished(t, ev)
+	case InfraFinished:
+		return e.handleInfraFinished(t, ev)
 	}
 	return fmt.Errorf("unknown event %T", ev)
 }
@@ -222,6 +228,11 @@ func (e *Engine) setState(t *txn, req *store.Request, state, reason string) erro
 			if err := e.enqueue(t, GateMessageArgs{RequestID: req.ID}); err != nil {
 				return err
 			}
+		}
+	}
+	if req.Terminal() {
+		if err := e.DB.ReleaseRequestTargets(t.ctx, t.tx, req.ID); err != nil {
+			return err
 		}
 	}
 	if req.Terminal() && from != StateQueued {

@@ -93,6 +93,11 @@ func testConfig() config.Config {
 			"senior data scientist": {GitHub: []string{"carol"}},
 			"ML lead":               {GitHub: []string{"dana"}},
 			"compliance officer":    {GitHub: []string{"erin"}},
+			"ML platform lead":      {GitHub: []string{"frank"}},
+			"security officer":      {GitHub: []string{"gina"}},
+			"Platform engineer":     {GitHub: []string{"hank"}},
+			"Security engineer":     {GitHub: []string{"ivy"}},
+			"Security lead":         {GitHub: []string{"gina"}},
 		},
 		People: []config.Person{{GitHub: "alice", Slack: "U0ALICE"}, {GitHub: "dana", Slack: "U0DANA"}},
 	}
@@ -224,7 +229,11 @@ func (h *harness) approved() int64 {
 func (h *harness) body(id int64) string {
 	h.t.Helper()
 	req := h.request(id)
-	_, body := bot.RenderIssue(h.sop, req, fmt.Sprintf("R-%d", id), h.items(id), h.dir, nil)
+	s := h.sop
+	if other, ok := h.engine.Library.Get(req.SOPID); ok {
+		s = other
+	}
+	_, body := bot.RenderIssue(s, req, fmt.Sprintf("R-%d", id), h.items(id), h.dir, nil)
 	return body
 }
 

@@ -173,10 +173,8 @@ func (w *Workers) gate(req store.Request, s *sop.SOP, signoffs []store.Signoff) 
 		signed = append(signed, fmt.Sprintf("@%s as %s", so.Login, so.Member))
 	}
 	section := "Approval"
-	if s.Binding.Approval != nil {
-		if sec, ok := s.Section(fmt.Sprintf("step-%d", s.Binding.Approval.Step)); ok {
-			section = sec.Title
-		}
+	if sec, ok := s.ApprovalSection(); ok {
+		section = sec.Title
 	}
 	return slack.Gate{Request: req.Label(), Title: s.RenderTitle(req.Params), URL: req.IssueURL, Section: section,
 		Approvers: approvers, Signed: signed, Value: req.Label()}

@@ -29,10 +29,6 @@ func (e *Engine) progressOf(t *txn, req store.Request, s *sop.SOP) (progress, er
 	}
 	p := progress{items: items, done: map[string]bool{}, missing: map[string]string{},
 		reviewsDone: true, approvalDone: true, allDone: true}
-	approvalStep := 0
-	if s.Binding.Approval != nil {
-		approvalStep = s.Binding.Approval.Step
-	}
 	for _, sec := range s.Sections() {
 		done, missing := sectionState(s, sec, items)
 		p.done[sec.Key] = done
@@ -43,7 +39,7 @@ func (e *Engine) progressOf(t *txn, req store.Request, s *sop.SOP) (progress, er
 		switch {
 		case sec.Approval:
 			p.approvalDone = p.approvalDone && done
-		case sec.Step == nil || sec.Step.Number < approvalStep:
+		case s.BeforeApproval(sec):
 			p.reviewsDone = p.reviewsDone && done
 		}
 	}
@@ -109,6 +105,9 @@ func (e *Engine) advance(t *txn, req *store.Request, s *sop.SOP) error {
 	p, err := e.progressOf(t, *req, s)
 	if err != nil {
 		return err
+	}
+	if len(s.Binding.Actions) > 0 {
+		return e.advanceWithActions(t, req, s, p)
 	}
 	switch req.State {
 	case StateOpening, StateAwaitingReview, StateAwaitingApproval:

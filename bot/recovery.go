@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/sop"
 )
 
 // retryCommand runs a failed or stalled action again. The action checks
@@ -20,6 +21,15 @@ func (e *Engine) retryCommand(t *txn, c CommandIssued, cmd Command) error {
 		return err
 	}
 	approvers, _ := s.ApprovalMembers()
+	if len(s.Binding.Actions) > 0 {
+		if !isRequester(req, c.Actor) && !holdsAny(c.Actor, approvers) && !holdsAny(c.Actor, allMembers(s)) {
+			return &UsageError{Problem: fmt.Sprintf("Only the requester or a holder of a role of %s can retry %s.", s.ID, req.Label())}
+		}
+		if req.Terminal() {
+			return &UsageError{Problem: fmt.Sprintf("%s is %s; nothing runs for it any more.", req.Label(), req.State)}
+		}
+		return e.retryActions(t, c, req, s)
+	}
 	switch {
 	case req.State != StateFailed && req.State != StateNeedsAttention:
 		return &UsageError{Problem: fmt.Sprintf("%s is %s; only a failed or interrupted action can be retried.", req.Label(), req.State)}
@@ -101,4 +111,13 @@ func signOffState(req store.Request) (state, description string) {
 		return "error", fmt.Sprintf("%s cancelled", req.Label())
 	}
 	return "pending", fmt.Sprintf("%s is %s", req.Label(), req.State)
+}
+
+// allMembers lists every member of every role of s.
+func allMembers(s *sop.SOP) []string {
+	var out []string
+	for _, r := range s.Roles {
+		out = append(out, r.Members...)
+	}
+	return out
 }

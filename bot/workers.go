@@ -46,6 +46,9 @@ type Workers struct {
 	// CommentGrace is the minimum age of a comment whose command the sweep
 	// replays; one minute when zero.
 	CommentGrace time.Duration
+	// Actions are the infra actions by name; an action the config leaves
+	// out fails with a message naming it.
+	Actions map[string]InfraAction
 	// Metrics counts job outcomes and action durations; nil records nothing.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
@@ -91,6 +94,7 @@ func (w *Workers) Register(workers *river.Workers) {
 	river.AddWorker(workers, counted(w, w.gateMessage))
 	river.AddWorker(workers, counted(w, w.rejectModal))
 	river.AddWorker(workers, counted(w, w.driftCheck))
+	river.AddWorker(workers, counted(w, w.runInfra))
 }
 
 // counted wraps a work function so every run's outcome is counted: done,
@@ -170,9 +174,13 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 	if earlier && job.Attempt < maxOrderingWaits {
 		return river.JobSnooze(orderingWait)
 	}
+	attrs := []any{"delivery_id", id, "event", d.Event}
+	if d.Source == "github" {
+		attrs = append(attrs, "installation_id", d.InstallationID)
+	}
 	ev, skipped, err := w.Normalizer.Normalize(ctx, d)
 	if err != nil {
-		return w.outcome(job.Kind, []any{"delivery_id", id}, err)
+		return w.outcome(job.Kind, attrs, err)
 	}
 	return w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
 		current, err := w.Engine.DB.GetDelivery(ctx, tx, id)
@@ -187,7 +195,7 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 			outcome = "handled: " + ev.eventName()
 			w.Metrics.Delivery(d.Source, d.Event, "processed")
 		} else {
-			w.Log.Debug("delivery ignored", "delivery_id", id, "event", d.Event, "reason", skipped)
+			w.Log.Debug("delivery ignored", append(attrs, "reason", skipped)...)
 		}
 		return w.Engine.DB.MarkProcessed(ctx, tx, id, outcome)
 	})
@@ -245,6 +253,7 @@ func (w *Workers) openIssue(ctx context.Context, job *river.Job[OpenIssueArgs]) 
 	if err != nil || req.IssueNumber != 0 {
 		return w.outcome(job.Kind, attrs, err)
 	}
+	attrs = append(attrs, "sop", req.SOPID)
 	inst, err := w.installationFor(ctx, req)
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
@@ -284,6 +293,7 @@ func (w *Workers) postComment(ctx context.Context, job *river.Job[CommentArgs]) 
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
+	attrs = append(attrs, "sop", req.SOPID)
 	inst, err := w.installationFor(ctx, req)
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
@@ -322,6 +332,7 @@ func (w *Workers) onIssue(ctx context.Context, kind string, requestID int64, fn 
 	if err != nil || req.IssueNumber == 0 {
 		return w.outcome(kind, attrs, err)
 	}
+	attrs = append(attrs, "sop", req.SOPID)
 	inst, err := w.installationFor(ctx, req)
 	if err != nil {
 		return w.outcome(kind, attrs, err)

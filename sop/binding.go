@@ -24,6 +24,9 @@ type Binding struct {
 	// OnApproved names the action that runs when every gate before the
 	// approval step and the approval itself are complete.
 	OnApproved string `json:"onApproved,omitempty"`
+	// Actions lists the infra actions the bot performs itself, each once
+	// the sections and actions it waits for are complete.
+	Actions []ActionRule `json:"actions,omitempty"`
 	// CloseWhenDone closes the issue when every section is complete.
 	CloseWhenDone bool `json:"closeWhenDone,omitempty"`
 
@@ -68,10 +71,40 @@ type SectionRule struct {
 	After string `json:"after,omitempty"`
 }
 
-// ApprovalRule names the approval step and the role that signs it.
+// ApprovalRule names the approval step and the role that signs it. Step
+// puts the approval lines into an existing step. Before adds a section of
+// its own, keyed "approval", in front of that step, for an SOP whose roles
+// name approvers but whose procedure has no approval step.
 type ApprovalRule struct {
-	Step int    `json:"step"`
-	Role string `json:"role"` // a role title such as "Approver"
+	Step   int    `json:"step,omitempty"`
+	Before int    `json:"before,omitempty"`
+	Role   string `json:"role"` // a role title such as "Approver"
+}
+
+// GateStep returns the number of the first step that waits for the
+// approval: the step after the approval step, or the Before step.
+func (a *ApprovalRule) GateStep() int {
+	if a == nil {
+		return 0
+	}
+	if a.Before > 0 {
+		return a.Before
+	}
+	return a.Step + 1
+}
+
+// ActionRule is one infra action of a binding.
+type ActionRule struct {
+	// Name is the action the bot runs, such as "k8s-onboard".
+	Name string `json:"name"`
+	// After lists what must be complete first: "approval", a section key
+	// ("pre", "step-N") or the name of another action of the binding.
+	After []string `json:"after"`
+	// Ticks lists the items the bot ticks when the action succeeds.
+	Ticks []string `json:"ticks,omitempty"`
+	// Target is the lock template, such as "namespace:ml-{project}": two
+	// actions with the same rendered target never run at the same time.
+	Target string `json:"target"`
 }
 
 // Usage is a parsed command line template.
@@ -81,8 +114,10 @@ type Usage struct {
 	Flags []UsageFlag // optional flags
 }
 
-// UsageFlag is one "[--name <param>]" of a usage line.
+// UsageFlag is one "--name <param>" or "[--name <param>]" of a usage line.
 type UsageFlag struct {
-	Name  string // flag name without dashes
-	Param string // parameter it sets
+	Name     string // flag name without dashes
+	Short    string // one-letter short form without the dash, or empty
+	Param    string // parameter it sets
+	Required bool   // written without brackets
 }

@@ -179,7 +179,7 @@ func TestBindingValidation(t *testing.T) {
 		{"unknown key", "onApproved:", "onAproved:", []string{`f.md:2: invalid front matter`, `unknown field "onAproved"`}},
 		{"wrong sop", "sop: SOP-02", "sop: SOP-05", []string{`f.md:2: binding names sop "SOP-05" but the file's SOP heading`, "set sop: SOP-02"}},
 		{"bad usage", `[--to <to>]"`, `[--to <to>] extra"`, []string{"f.md:3: invalid command: usage"}},
-		{"words after params", `promote model <model>`, `promote <model> model`, []string{"f.md:3: invalid command", `"model" is neither <param> nor [--flag <param>]`}},
+		{"words after params", `promote model <model>`, `promote <model> model`, []string{"f.md:3: invalid command", `"model" is neither <param> nor a flag`}},
 		{"undeclared command param", `<version> [--to`, `<version> <extra> [--to`, []string{"f.md:3: command uses <extra>, which params does not declare"}},
 		{"undeclared title param", "v{version}", "v{ver}", []string{"f.md:4: title uses {ver}, which params does not declare"}},
 		{"undeclared target param", "model:{model}:{to}", "model:{name}", []string{"f.md:5: target uses {name}"}},
@@ -256,9 +256,16 @@ func TestParseUsage(t *testing.T) {
 		{"onboard [--team <team>]", Usage{Words: []string{"onboard"}, Flags: []UsageFlag{{Name: "team", Param: "team"}}}, ""},
 		{"<model>", Usage{}, "does not start with a literal lower-case word"},
 		{"Promote <model>", Usage{}, "does not start with a literal lower-case word"},
-		{"promote [--to <to>] <model>", Usage{}, "does not read [--flag <param>]"},
-		{"promote [--to]", Usage{}, "does not read [--flag <param>]"},
+		{"promote [--to <to>] <model>", Usage{}, "does not read --flag <param> or [--flag <param>]"},
+		{"promote [--to]", Usage{}, "does not read --flag <param> or [--flag <param>]"},
 		{"promote <Model>", Usage{}, "is neither <param>"},
+		{"onboard project <project> --team <team> [--quota <quota>]", Usage{Words: []string{"onboard", "project"}, Args: []string{"project"},
+			Flags: []UsageFlag{{Name: "team", Param: "team", Required: true}, {Name: "quota", Param: "quota"}}}, ""},
+		{"rotate secret <secret> -n|--namespace <namespace>", Usage{Words: []string{"rotate", "secret"}, Args: []string{"secret"},
+			Flags: []UsageFlag{{Name: "namespace", Short: "n", Param: "namespace", Required: true}}}, ""},
+		{"rotate -ns|--namespace <namespace>", Usage{}, "does not read --flag <param>"},
+		{"rotate --team <team> [--team <other>]", Usage{}, "flag \"team\" appears twice"},
+		{"rotate --team <team>]", Usage{}, "does not read --flag <param>"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.usage, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // RenderInput is the request data that Render needs besides the SOP.
@@ -42,6 +43,17 @@ func (s *SOP) RenderTitle(params map[string]string) string {
 		})
 	}
 	return "[" + s.ID + "] " + strings.Join(strings.FieldsFunc(title, isControl), " ")
+}
+
+// RenderTemplate fills a target template such as "namespace:ml-{project}"
+// with params, falling back to each parameter's default.
+func (s *SOP) RenderTemplate(tmpl string, params map[string]string) string {
+	return placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
+		if v, ok := s.paramValue(params, m[1:len(m)-1]); ok {
+			return v
+		}
+		return m
+	})
 }
 
 // paramValue returns the value of a parameter, or its default when params
@@ -177,9 +189,10 @@ func (r *renderer) assigned(role Role) string {
 }
 
 func (r *renderer) section(sec Section) {
-	if sec.Step == nil {
-		r.line("### %s", string(FieldPreconditions))
-	} else {
+	switch {
+	case sec.Step == nil:
+		r.line("### %s", sec.Title)
+	default:
 		r.line("### Step %d: %s%s", sec.Step.Number, sopText(sec.Step.Title), modeLabel(sec.Step.Mode))
 	}
 	r.line("")
@@ -238,6 +251,9 @@ func (r *renderer) tickNote(sec Section) string {
 	if sec.Approval && len(sec.Rule.Tick) > 0 {
 		approvers, _ := r.s.ApprovalMembers()
 		note += " Each approval line is ticked by its own approver: " + joinNames(approvers, "and") + "."
+	}
+	if bot := r.actionItems(sec); bot != "" && !botOnly {
+		note += " " + bot
 	}
 	switch after := sec.Rule.After; {
 	case after == "approval":
@@ -300,4 +316,40 @@ func safeURL(raw string) (string, bool) {
 		return "", false
 	}
 	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(u.String()), true
+}
+
+// actionItems names the items of sec that the bot's actions tick.
+func (r *renderer) actionItems(sec Section) string {
+	if r.s.Binding == nil {
+		return ""
+	}
+	var parts []string
+	for _, a := range r.s.Binding.Actions {
+		var keys []string
+		for _, it := range sec.Items {
+			for _, key := range a.Ticks {
+				if key == it.Key {
+					keys = append(keys, "\""+sopText(clipText(it.Text, 40))+"\"")
+				}
+			}
+		}
+		if len(keys) > 0 {
+			parts = append(parts, fmt.Sprintf("%s when `%s` succeeds", strings.Join(keys, " and "), a.Name))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "The bot ticks " + strings.Join(parts, "; ") + "."
+}
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(s[:cut]) + "…"
 }

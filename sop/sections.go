@@ -21,6 +21,11 @@ type Section struct {
 	Approval bool
 }
 
+// SectionApproval is the key of the approval section that
+// ApprovalRule.Before adds, and the name a rule's After uses for the
+// approval gate wherever it sits.
+const SectionApproval = "approval"
+
 // Names that a SectionRule.Tick list may use besides role titles and members.
 const (
 	TickRequester = "requester"
@@ -34,6 +39,10 @@ func (s *SOP) Sections() []Section {
 	out = append(out, Section{Key: "pre", Title: string(FieldPreconditions), Items: s.Preconditions, Rule: s.rule("pre")})
 	for i := range s.Steps {
 		st := &s.Steps[i]
+		if s.Binding != nil && s.Binding.Approval != nil && s.Binding.Approval.Before == st.Number {
+			out = append(out, Section{Key: SectionApproval, Title: "Approval", Approval: true,
+				Items: s.approvalItems(), Rule: s.rule(SectionApproval)})
+		}
 		key := fmt.Sprintf("step-%d", st.Number)
 		sec := Section{Key: key, Title: fmt.Sprintf("Step %d: %s", st.Number, st.Title), Step: st, Items: st.Items, Rule: s.rule(key)}
 		if s.Binding != nil && s.Binding.Approval != nil && s.Binding.Approval.Step == st.Number {
@@ -43,6 +52,42 @@ func (s *SOP) Sections() []Section {
 		out = append(out, sec)
 	}
 	return out
+}
+
+// ApprovalSection returns the section that holds the approval lines.
+func (s *SOP) ApprovalSection() (Section, bool) {
+	for _, sec := range s.Sections() {
+		if sec.Approval {
+			return sec, true
+		}
+	}
+	return Section{}, false
+}
+
+// BeforeApproval reports whether sec must be complete before anyone may
+// approve: the preconditions and the steps before the approval.
+func (s *SOP) BeforeApproval(sec Section) bool {
+	if sec.Approval {
+		return false
+	}
+	if sec.Step == nil {
+		return true
+	}
+	if s.Binding == nil || s.Binding.Approval == nil {
+		return false
+	}
+	a := s.Binding.Approval
+	if a.Before > 0 {
+		return sec.Step.Number < a.Before
+	}
+	return sec.Step.Number < a.Step
+}
+
+// AfterApproval reports whether sec belongs to the steps after the
+// approval.
+func (s *SOP) AfterApproval(sec Section) bool {
+	return s.Binding != nil && s.Binding.Approval != nil && sec.Step != nil && !sec.Approval &&
+		sec.Step.Number >= s.Binding.Approval.GateStep()
 }
 
 // Section returns the section with the given key.

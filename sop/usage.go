@@ -15,8 +15,10 @@ var (
 )
 
 // ParseUsage parses a command usage line: literal lower-case words, then
-// "<param>" positionals, then "[--flag <param>]" optionals, as in
-// "promote model <model> <version> [--to <to>]".
+// "<param>" positionals, then flags. A flag is "--flag <param>" when it is
+// required and "[--flag <param>]" when it is optional, and either form may
+// name a one-letter short form first, as in "-n|--namespace <namespace>":
+// "rotate secret <secret> -n|--namespace <namespace> [--to <to>]".
 func ParseUsage(command string) (Usage, error) {
 	var u Usage
 	tokens := strings.Fields(command)
@@ -27,35 +29,59 @@ func ParseUsage(command string) (Usage, error) {
 	if len(u.Words) == 0 {
 		return Usage{}, fmt.Errorf("usage %q does not start with a literal lower-case word such as \"promote\"", command)
 	}
-	for ; i < len(tokens) && !strings.HasPrefix(tokens[i], "["); i++ {
+	for ; i < len(tokens) && !strings.HasPrefix(tokens[i], "[") && !strings.HasPrefix(tokens[i], "-"); i++ {
 		name, ok := angle(tokens[i])
 		if !ok {
-			return Usage{}, fmt.Errorf("usage %q: %q is neither <param> nor [--flag <param>]; literal words must come first", command, tokens[i])
+			return Usage{}, fmt.Errorf("usage %q: %q is neither <param> nor a flag; literal words must come first", command, tokens[i])
 		}
 		u.Args = append(u.Args, name)
 	}
+	seen := map[string]bool{}
 	for ; i < len(tokens); i += 2 {
 		flag, err := usageFlag(command, tokens[i:])
 		if err != nil {
 			return Usage{}, err
+		}
+		for _, name := range []string{flag.Name, flag.Short} {
+			if name != "" && seen[name] {
+				return Usage{}, fmt.Errorf("usage %q: flag %q appears twice", command, name)
+			}
+			seen[name] = true
 		}
 		u.Flags = append(u.Flags, flag)
 	}
 	return u, nil
 }
 
-// usageFlag parses "[--name <param>]" from the first two tokens.
+// usageFlag parses "--name <param>", "[--name <param>]" or either with a
+// "-x|" short form from the first two tokens.
 func usageFlag(command string, tokens []string) (UsageFlag, error) {
-	bad := fmt.Errorf("usage %q: %q does not read [--flag <param>]; positionals must come before flags", command, strings.Join(tokens[:min(2, len(tokens))], " "))
-	if len(tokens) < 2 || !strings.HasPrefix(tokens[0], "[--") || !strings.HasSuffix(tokens[1], "]") {
+	bad := fmt.Errorf("usage %q: %q does not read --flag <param> or [--flag <param>]; positionals must come before flags", command, strings.Join(tokens[:min(2, len(tokens))], " "))
+	if len(tokens) < 2 {
 		return UsageFlag{}, bad
 	}
-	name := strings.TrimPrefix(tokens[0], "[--")
-	param, ok := angle(strings.TrimSuffix(tokens[1], "]"))
+	head, tail := tokens[0], tokens[1]
+	optional := strings.HasPrefix(head, "[")
+	if optional != strings.HasSuffix(tail, "]") {
+		return UsageFlag{}, bad
+	}
+	head, tail = strings.TrimPrefix(head, "["), strings.TrimSuffix(tail, "]")
+	var short string
+	if s, long, ok := strings.Cut(head, "|"); ok {
+		if len(s) != 2 || s[0] != '-' || s[1] < 'a' || s[1] > 'z' {
+			return UsageFlag{}, bad
+		}
+		short, head = s[1:], long
+	}
+	if !strings.HasPrefix(head, "--") {
+		return UsageFlag{}, bad
+	}
+	name := strings.TrimPrefix(head, "--")
+	param, ok := angle(tail)
 	if !ok || !paramName.MatchString(name) {
 		return UsageFlag{}, bad
 	}
-	return UsageFlag{Name: name, Param: param}, nil
+	return UsageFlag{Name: name, Short: short, Param: param, Required: !optional}, nil
 }
 
 // angle returns the name inside "<name>".

@@ -33,6 +33,7 @@ func validateBinding(display string, fm frontMatter, s *SOP) []error {
 	c.template("target", b.Target, declared)
 	c.sections()
 	c.approval()
+	c.actions(declared)
 	c.checks()
 	return c.errs
 }
@@ -161,6 +162,10 @@ func (c *bindingCheck) sectionExists(key string) bool {
 	if key == "pre" {
 		return true
 	}
+	if key == SectionApproval {
+		a := c.sop.Binding.Approval
+		return a != nil && a.Before != 0
+	}
 	n, ok := strings.CutPrefix(key, "step-")
 	if !ok {
 		return false
@@ -197,12 +202,72 @@ func (c *bindingCheck) approval() {
 		return
 	}
 	line := c.fm.keyLine("approval")
-	if c.sop.step(a.Step) == nil {
+	switch {
+	case a.Step != 0 && a.Before != 0:
+		c.errorf(line, "approval sets both step %d and before %d; use step for an approval step of the procedure or before for an approval section ahead of a step", a.Step, a.Before)
+	case a.Before != 0 && c.sop.step(a.Before) == nil:
+		c.errorf(line, "approval before step %d: that step does not exist; use a step from 1 to %d", a.Before, len(c.sop.Steps))
+	case a.Before == 0 && c.sop.step(a.Step) == nil:
 		c.errorf(line, "approval step %d does not exist; use a step from 1 to %d", a.Step, len(c.sop.Steps))
 	}
 	if _, ok := c.sop.Role(a.Role); !ok {
 		c.errorf(line, "approval role %q is not a role title of %s; use one of %s", a.Role, c.sop.ID, strings.Join(c.roleTitles(), ", "))
 	}
+}
+
+// actions checks the action rules: unique names, known sections, items
+// and earlier actions in After, items that exist in Ticks and a target
+// built from declared parameters.
+func (c *bindingCheck) actions(declared map[string]bool) {
+	names := map[string]bool{}
+	for i, a := range c.sop.Binding.Actions {
+		line := c.fm.keyLine("actions", "name: "+a.Name)
+		if a.Name == "" {
+			c.errorf(c.fm.keyLine("actions"), "action %d has no name; add name: such as k8s-onboard", i+1)
+			continue
+		}
+		if names[a.Name] {
+			c.errorf(line, "action %q is listed twice; list each action once", a.Name)
+		}
+		if len(a.After) == 0 {
+			c.errorf(line, "action %q has no after list; name what must be complete first, such as [approval]", a.Name)
+		}
+		for _, after := range a.After {
+			switch {
+			case after == SectionApproval && c.sop.Binding.Approval != nil:
+			case names[after]:
+			case after == a.Name:
+				c.errorf(line, "action %q waits for itself; name an earlier action or a section", a.Name)
+			case !c.sectionExists(after):
+				c.errorf(line, "action %q: after %q names no section and no earlier action; use \"approval\", \"pre\", \"step-N\" or an action listed above it", a.Name, after)
+			}
+		}
+		for _, key := range a.Ticks {
+			if !c.itemExists(key) {
+				c.errorf(line, "action %q ticks %q, which is no checklist item of %s; use an item key such as s1-1", a.Name, key, c.sop.ID)
+			}
+		}
+		if a.Target == "" {
+			c.errorf(line, "action %q has no target; add a lock template such as \"namespace:ml-{project}\"", a.Name)
+		}
+		for _, m := range placeholder.FindAllStringSubmatch(a.Target, -1) {
+			if !declared[m[1]] {
+				c.errorf(line, "action %q target uses {%s}, which params does not declare", a.Name, m[1])
+			}
+		}
+		names[a.Name] = true
+	}
+}
+
+func (c *bindingCheck) itemExists(key string) bool {
+	for _, sec := range c.sop.Sections() {
+		for _, it := range sec.Items {
+			if it.Key == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *bindingCheck) roleTitles() []string {
