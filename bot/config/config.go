@@ -68,6 +68,14 @@ type Config struct {
 	Leader Leader `json:"leader"`
 	// Admin configures the admin listener for pprof and metrics.
 	Admin Admin `json:"admin"`
+	// Kubernetes is the cluster the infra actions act on.
+	Kubernetes Kubernetes `json:"kubernetes"`
+	// KFP is the Kubeflow Pipelines API.
+	KFP KFP `json:"kfp"`
+	// Onboarding configures the actions of SOP-01.
+	Onboarding Onboarding `json:"onboarding"`
+	// Rotation configures SOP-04 and the secret inventory.
+	Rotation Rotation `json:"rotation"`
 }
 
 // Admin is the configuration of the admin listener, a second HTTP
@@ -278,6 +286,7 @@ func (c *Config) applyDefaults() {
 	if c.Evidence.ScanMaxFiles == 0 {
 		c.Evidence.ScanMaxFiles = 200
 	}
+	c.applyInfraDefaults()
 	for i := range c.Drift {
 		d := &c.Drift[i]
 		setDefault(&d.Every, "24h")
@@ -352,6 +361,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateDrift()...)
 	problems = append(problems, c.validateLeader()...)
 	problems = append(problems, c.validateAdmin()...)
+	problems = append(problems, c.validateInfra()...)
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
@@ -531,6 +541,9 @@ var envSettings = []envSetting{
 	stringSetting("SOPBOT_LEADER_IDENTITY", func(c *Config) *string { return &c.Leader.Identity }),
 	stringSetting("SOPBOT_ADMIN_LISTEN", func(c *Config) *string { return &c.Admin.Listen }),
 	boolSetting("SOPBOT_ADMIN_PPROF", func(c *Config) *bool { return &c.Admin.PProf }),
+	stringSetting("SOPBOT_KUBERNETES_KUBECONFIG", func(c *Config) *string { return &c.Kubernetes.Kubeconfig }),
+	stringSetting("SOPBOT_KFP_BASE_URL", func(c *Config) *string { return &c.KFP.BaseURL }),
+	secretSetting("SOPBOT_KFP_TOKEN", func(c *Config) *Secret { return &c.KFP.Token }),
 }
 
 // EnvNames lists every environment variable Load reads.
