@@ -131,6 +131,8 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 		return e.handleActionFinished(t, ev)
 	case InfraFinished:
 		return e.handleInfraFinished(t, ev)
+	case InfraProgressed:
+		return e.handleInfraProgressed(t, ev)
 	}
 	return fmt.Errorf("unknown event %T", ev)
 }

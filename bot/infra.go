@@ -43,6 +43,37 @@ type InfraFinished struct {
 
 func (InfraFinished) eventName() string { return "infra_finished" }
 
+// InfraProgressed saves a running action's progress and posts its notice.
+type InfraProgressed struct {
+	RequestID int64
+	Action    string
+	Progress  string
+	Notice    string
+}
+
+func (InfraProgressed) eventName() string { return "infra_progressed" }
+
+func (e *Engine) handleInfraProgressed(t *txn, ev InfraProgressed) error {
+	req, err := e.DB.GetRequest(t.ctx, t.tx, ev.RequestID)
+	if err != nil {
+		return err
+	}
+	run, err := e.DB.ActionRun(t.ctx, t.tx, req.ID, ev.Action)
+	if err != nil || run.State != store.RunRunning || req.Terminal() {
+		return err
+	}
+	if err := e.DB.SaveActionProgress(t.ctx, t.tx, req.ID, ev.Action, ev.Progress); err != nil {
+		return err
+	}
+	if ev.Notice == "" {
+		return nil
+	}
+	if err := e.audit(t, req.ID, BotActor, "action waiting", map[string]string{"action": ev.Action, "notice": ev.Notice}); err != nil {
+		return err
+	}
+	return e.comment(t, req, "⏳ `"+ev.Action+"`: "+ev.Notice)
+}
+
 // actionRule returns the binding's rule for an action.
 func actionRule(s *sop.SOP, name string) (sop.ActionRule, bool) {
 	for _, a := range s.Binding.Actions {

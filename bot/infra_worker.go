@@ -84,6 +84,10 @@ type StepResult struct {
 	// saved for that step.
 	Wait     time.Duration
 	Progress any
+	// Notice, when set with a Wait, is posted on the issue in the same
+	// transaction that saves Progress, so an action that records in its
+	// progress that it gave the notice gives it once.
+	Notice string
 	// Failed ends the action without success, with this message; Result
 	// and Summary may describe what was undone.
 	Failed string
@@ -157,15 +161,15 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 		return w.outcome(job.Kind, attrs, err)
 	}
 	if result.Wait > 0 {
-		if result.Progress != nil {
+		if result.Progress != nil || result.Notice != "" {
 			data, err := json.Marshal(result.Progress)
 			if err != nil {
 				return err
 			}
-			err = w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
-				return w.Engine.DB.SaveActionProgress(ctx, tx, req.ID, run.Action, string(data))
-			})
-			if err != nil {
+			if result.Progress == nil {
+				data = []byte(run.Progress)
+			}
+			if err := w.apply(ctx, InfraProgressed{RequestID: req.ID, Action: run.Action, Progress: string(data), Notice: result.Notice}); err != nil {
 				return w.outcome(job.Kind, attrs, err)
 			}
 		}
