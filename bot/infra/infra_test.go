@@ -49,7 +49,9 @@ func (f *fakeExperiments) EnsureExperiment(_ context.Context, name string, tags 
 	return id, true, nil
 }
 
-func (f *fakeExperiments) ExperimentURL(id string) string { return "http://mlflow.test/#/experiments/" + id }
+func (f *fakeExperiments) ExperimentURL(id string) string {
+	return "http://mlflow.test/#/experiments/" + id
+}
 
 type env struct {
 	t     *testing.T
