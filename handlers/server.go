@@ -52,9 +52,9 @@ type Server struct {
 func (s *Server) Routes() http.Handler {
 	s.batch.server = s
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /github/webhook", s.handleGitHub)
-	mux.HandleFunc("POST /slack/commands", s.handleSlackCommand)
-	mux.HandleFunc("POST /slack/interactions", s.handleSlackInteraction)
+	mux.Handle("POST /github/webhook", s.countRejections("github", s.handleGitHub))
+	mux.Handle("POST /slack/commands", s.countRejections("slack", s.handleSlackCommand))
+	mux.Handle("POST /slack/interactions", s.countRejections("slack", s.handleSlackInteraction))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.Metrics != nil {
@@ -62,6 +62,44 @@ func (s *Server) Routes() http.Handler {
 	}
 	return mux
 }
+
+// rejectReasons maps each error status of the delivery endpoints to the
+// reason the handlers send it for.
+var rejectReasons = map[int]string{
+	http.StatusBadRequest:            metrics.RejectMalformed,
+	http.StatusUnauthorized:          metrics.RejectSignature,
+	http.StatusRequestEntityTooLarge: metrics.RejectBodyTooLarge,
+	http.StatusServiceUnavailable:    metrics.RejectStorageFailed,
+}
+
+// countRejections wraps a delivery endpoint so every request it rejects
+// is counted, by the reason rejectReasons gives for its response status.
+func (s *Server) countRejections(source string, handler http.HandlerFunc) http.Handler {
+	if s.Metrics == nil {
+		return handler
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		handler(recorder, r)
+		if reason, ok := rejectReasons[recorder.status]; ok {
+			s.Metrics.Rejected(source, reason)
+		}
+	})
+}
+
+// statusRecorder keeps the status a handler writes.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) now() time.Time {
 	if s.Now != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/config"
@@ -34,6 +35,10 @@ type app struct {
 	engine  *bot.Engine
 	workers *bot.Workers
 	log     *slog.Logger
+	// admin serves pprof and /metrics apart from the public listener;
+	// nil without admin.listen.
+	admin       *handlers.AdminServer
+	adminListen string
 }
 
 // newApp connects every part from cfg. Nothing runs until run is called.
@@ -89,7 +94,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Repository: cfg.GitHub.Repository, InstallationID: cfg.GitHub.InstallationID, SlashCommand: bot.Prefix, Log: log,
 		Metrics: meters,
 	}
-	return &app{db: db, queue: queue, server: server, engine: engine, workers: workers, log: log}, nil
+	a := &app{db: db, queue: queue, server: server, engine: engine, workers: workers, log: log}
+	if cfg.Admin.Listen != "" {
+		a.admin = &handlers.AdminServer{Registry: meters.Registry, PProf: cfg.Admin.PProf, Log: log}
+		a.adminListen = cfg.Admin.Listen
+	}
+	return a, nil
 }
 
 type clients struct {
@@ -172,6 +182,7 @@ func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slo
 		// process that died; River makes it available again.
 		RescueStuckJobsAfter: 5 * time.Minute,
 		PeriodicJobs:         periodic,
+		Middleware:           []rivertype.Middleware{w.Metrics.QueueMiddleware()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting job queue: %w", err)
@@ -179,15 +190,40 @@ func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slo
 	return client, nil
 }
 
-// run serves HTTP on ln and works the queue until ctx is cancelled.
+// run serves HTTP on ln, and on the admin listener when one is
+// configured, and works the queue until ctx is cancelled.
 func (a *app) run(ctx context.Context, ln net.Listener) error {
+	adminCtx, stopAdmin := context.WithCancel(ctx)
+	defer stopAdmin()
+	adminDone, err := a.startAdmin(adminCtx)
+	if err != nil {
+		return errors.Join(err, a.db.Close())
+	}
 	if err := a.queue.Start(ctx); err != nil {
 		return fmt.Errorf("starting job queue: %w", err)
 	}
-	err := serveHTTP(ctx, ln, a.server.Routes(), a.log)
-	err = errors.Join(err, a.stop())
+	err = serveHTTP(ctx, ln, a.server.Routes(), a.log)
+	stopAdmin()
+	err = errors.Join(err, <-adminDone, a.stop())
 	a.log.Info("sopbot stopped")
 	return err
+}
+
+// startAdmin listens on the admin address and serves it until ctx is
+// cancelled. The returned channel receives the result of serving, or nil
+// at once when no admin listener is configured.
+func (a *app) startAdmin(ctx context.Context) (<-chan error, error) {
+	done := make(chan error, 1)
+	if a.admin == nil {
+		done <- nil
+		return done, nil
+	}
+	ln, err := net.Listen("tcp", a.adminListen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on admin.listen %s: %w", a.adminListen, err)
+	}
+	go func() { done <- a.admin.Serve(ctx, ln) }()
+	return done, nil
 }
 
 // stop stops the queue, waiting up to 10s for running jobs, and closes the
