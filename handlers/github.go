@@ -86,7 +86,10 @@ func (s *Server) handleGitHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	attrs := []any{"github_delivery_id", deliveryID, "event", event, "action", env.Action}
+	attrs := []any{"delivery_id", "github:" + deliveryID, "github_delivery_id", deliveryID, "event", event, "action", env.Action}
+	if env.Installation != nil {
+		attrs = append(attrs, "installation_id", env.Installation.ID)
+	}
 	if event == "ping" {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "pong"})
 		return

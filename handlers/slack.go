@@ -68,7 +68,7 @@ func (s *Server) handleSlackCommand(w http.ResponseWriter, r *http.Request) {
 	d := store.Delivery{ID: "slack:" + slackDeliveryKey(form, body), Source: "slack", Event: "slash_command", Action: cmd.Verb, Payload: body}
 	fresh, err := s.persist(r.Context(), d)
 	if err != nil {
-		s.Log.Error("storing slack command failed", "slack_user", form.Get("user_id"), "error", err)
+		s.Log.Error("storing slack command failed", "delivery_id", d.ID, "slack_user", form.Get("user_id"), "error", err)
 		writeJSON(w, http.StatusOK, ephemeral("sopbot could not record this command; please try again in a minute."))
 		return
 	}
