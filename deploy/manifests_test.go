@@ -271,6 +271,62 @@ func TestRoleBindingGrantsServiceAccount(t *testing.T) {
 	assert.Equal(t, account.Name, binding.Subjects[0].Name)
 }
 
+// TestClusterRoleGrantsOnlyInfraActions compares every grant of the
+// ClusterRole with the list that the infrastructure actions in
+// integrations/kube need, so a rule can neither go missing nor grow.
+func TestClusterRoleGrantsOnlyInfraActions(t *testing.T) {
+	role := decodeAs[*rbacv1.ClusterRole](t, "clusterrole.yaml")
+	want := []string{
+		"namespaces get", "namespaces create",
+		"serviceaccounts get", "serviceaccounts create",
+		"resourcequotas get", "resourcequotas create",
+		"rbac.authorization.k8s.io/rolebindings get", "rbac.authorization.k8s.io/rolebindings create",
+		"rbac.authorization.k8s.io/clusterroles bind edit",
+		"batch/jobs get", "batch/jobs create", "batch/jobs list",
+		"pods list",
+		"pods/log get",
+		"secrets get", "secrets create", "secrets delete",
+		"apps/deployments get", "apps/deployments list", "apps/deployments update", "apps/deployments patch",
+	}
+
+	require.NotEmpty(t, role.Rules)
+	var granted []string
+	for i, rule := range role.Rules {
+		assert.Empty(t, rule.NonResourceURLs, "rule %d", i)
+		for _, group := range rule.APIGroups {
+			for _, resource := range rule.Resources {
+				name := resource
+				if group != "" {
+					name = group + "/" + resource
+				}
+				for _, verb := range rule.Verbs {
+					if len(rule.ResourceNames) == 0 {
+						granted = append(granted, name+" "+verb)
+					}
+					for _, resourceName := range rule.ResourceNames {
+						granted = append(granted, name+" "+verb+" "+resourceName)
+					}
+				}
+			}
+		}
+	}
+	assert.ElementsMatch(t, want, granted)
+}
+
+func TestClusterRoleBindingGrantsServiceAccount(t *testing.T) {
+	binding := decodeAs[*rbacv1.ClusterRoleBinding](t, "clusterrolebinding.yaml")
+	role := decodeAs[*rbacv1.ClusterRole](t, "clusterrole.yaml")
+	account := decodeAs[*corev1.ServiceAccount](t, "serviceaccount.yaml")
+
+	assert.Equal(t, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name}, binding.RoleRef)
+	require.Len(t, binding.Subjects, 1)
+	assert.Equal(t, rbacv1.ServiceAccountKind, binding.Subjects[0].Kind)
+	assert.Equal(t, account.Name, binding.Subjects[0].Name)
+	// The API server rejects a ClusterRoleBinding's ServiceAccount subject
+	// without a namespace.
+	assert.NotEmpty(t, binding.Subjects[0].Namespace)
+}
+
 // TestConfigMapLoads loads the ConfigMap's config file with the environment
 // the Deployment gives the container, secrets and downward API values
 // replaced by test values.
