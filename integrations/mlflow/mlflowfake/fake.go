@@ -49,6 +49,9 @@ type Fake struct {
 	runs             map[string]*mlflow.Run
 	artifacts        map[string]map[string][]byte // run ID to artifact path to content
 	artifactPageSize int
+
+	experiments      map[string]*experiment // by ID, created on first use
+	nextExperimentID int
 }
 
 type model struct {

@@ -78,7 +78,7 @@ func TestFakeRejectsBadRequests(t *testing.T) {
 		{"unknown version", "model-versions/transition-stage", "application/json",
 			`{"name":"fraud-detector","version":"9","stage":"Production","archive_existing_versions":false}`,
 			404, "RESOURCE_DOES_NOT_EXIST", "version=9"},
-		{"unknown endpoint", "experiments/create", "application/json", `{}`, 404, "ENDPOINT_NOT_FOUND", "experiments/create"},
+		{"unknown endpoint", "experiments/delete", "application/json", `{}`, 404, "ENDPOINT_NOT_FOUND", "experiments/delete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

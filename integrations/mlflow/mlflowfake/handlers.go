@@ -23,6 +23,11 @@ func (f *Fake) routes() map[string]handler {
 		"GET registered-models/get":            f.getRegisteredModel,
 		"GET runs/get":                         f.getRun,
 		"GET artifacts/list":                   f.listArtifacts,
+		"GET experiments/get-by-name":          f.getExperimentByName,
+		"POST experiments/create":              f.createExperiment,
+		"POST experiments/set-experiment-tag":  f.setExperimentTag,
+		"POST runs/search":                     f.searchRuns,
+		"POST registered-models/set-tag":       f.setRegisteredModelTag,
 	}
 }
 
