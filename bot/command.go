@@ -23,6 +23,10 @@ const (
 	VerbCancel  = "cancel"
 	VerbRetry   = "retry"
 	VerbHelp    = "help"
+	// VerbInventory lists the project inventory and VerbSecrets the
+	// secret inventory.
+	VerbInventory = "inventory"
+	VerbSecrets   = "secrets"
 )
 
 // Command is one parsed command line.
@@ -94,12 +98,14 @@ func NewGrammar(lib *sop.Library) *Grammar {
 }
 
 var builtinUsage = map[string]string{
-	VerbStatus:  "status <request>",
-	VerbApprove: "approve <request>",
-	VerbReject:  "reject <request> <reason>",
-	VerbCancel:  "cancel <request>",
-	VerbRetry:   "retry <request>",
-	VerbHelp:    "help [command]",
+	VerbStatus:    "status <request>",
+	VerbApprove:   "approve <request>",
+	VerbReject:    "reject <request> <reason>",
+	VerbCancel:    "cancel <request>",
+	VerbRetry:     "retry <request>",
+	VerbHelp:      "help [command]",
+	VerbInventory: "inventory",
+	VerbSecrets:   "secrets",
 }
 
 // Parse parses a command line. The line may start with the prefix.
@@ -124,6 +130,11 @@ func (g *Grammar) Parse(line string) (Command, error) {
 		cmd, err = parseRefCommand(verb, tokens[1:])
 	case VerbReject:
 		cmd, err = parseReject(tokens[1:])
+	case VerbInventory, VerbSecrets:
+		cmd = Command{Verb: verb}
+		if len(tokens) > 1 {
+			err = &UsageError{Problem: fmt.Sprintf("`%s` takes no arguments.", verb), Usage: builtinUsage[verb]}
+		}
 	default:
 		cmd, err = g.parseSOPCommand(tokens)
 	}
@@ -272,7 +283,7 @@ func findFlag(flags []sop.UsageFlag, name string, short bool) (sop.UsageFlag, bo
 // closest known command as a suggestion.
 func (g *Grammar) unknown(tokens []string) error {
 	typed := strings.ToLower(strings.Join(tokens[:min(len(tokens), 2)], " "))
-	candidates := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbHelp}
+	candidates := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbInventory, VerbSecrets, VerbHelp}
 	for _, s := range g.sops {
 		candidates = append(candidates, strings.Join(s.Binding.Usage.Words, " "))
 	}
@@ -313,14 +324,16 @@ func (g *Grammar) Help() string {
 	for _, s := range g.sops {
 		fmt.Fprintf(&b, "• `%s %s`: open a %s request (%s)\n", Prefix, s.Binding.Command, s.ID, s.Title)
 	}
-	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbHelp}
+	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbInventory, VerbSecrets, VerbHelp}
 	descriptions := map[string]string{
-		VerbRetry:   "run a request's failed or interrupted action again",
-		VerbStatus:  "show a request's state and what it is waiting for",
-		VerbApprove: "sign the approval step as an approver",
-		VerbReject:  "reject a request as an approver, with the reason",
-		VerbCancel:  "cancel a request you opened",
-		VerbHelp:    "show this help",
+		VerbInventory: "list the onboarded projects",
+		VerbSecrets:   "list the secret inventory with rotation due dates (never values)",
+		VerbRetry:     "run a request's failed or interrupted action again",
+		VerbStatus:    "show a request's state and what it is waiting for",
+		VerbApprove:   "sign the approval step as an approver",
+		VerbReject:    "reject a request as an approver, with the reason",
+		VerbCancel:    "cancel a request you opened",
+		VerbHelp:      "show this help",
 	}
 	for _, v := range verbs {
 		fmt.Fprintf(&b, "• `%s %s`: %s\n", Prefix, builtinUsage[v], descriptions[v])
@@ -331,7 +344,7 @@ func (g *Grammar) Help() string {
 
 // CommandNames lists the first words of every command, for tests and help.
 func (g *Grammar) CommandNames() []string {
-	names := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbHelp}
+	names := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbInventory, VerbSecrets, VerbHelp}
 	for _, s := range g.sops {
 		names = append(names, strings.Join(s.Binding.Usage.Words, " "))
 	}

@@ -35,6 +35,10 @@ func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
 		err = e.cancelCommand(t, c, cmd)
 	case VerbRetry:
 		err = e.retryCommand(t, c, cmd)
+	case VerbInventory:
+		err = e.inventoryCommand(t, c)
+	case VerbSecrets:
+		err = e.secretsCommand(t, c)
 	}
 	return e.replyError(t, c, err)
 }
@@ -218,10 +222,14 @@ func (e *Engine) statusCommand(t *txn, c CommandIssued, cmd Command) error {
 	if err != nil {
 		return err
 	}
-	return e.reply(t, c.Origin, e.statusText(req, s, p), true)
+	runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
+	if err != nil {
+		return err
+	}
+	return e.reply(t, c.Origin, e.statusText(req, s, p, runs), true)
 }
 
-func (e *Engine) statusText(req store.Request, s *sop.SOP, p progress) string {
+func (e *Engine) statusText(req store.Request, s *sop.SOP, p progress, runs map[string]store.ActionRun) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %s\n", req.Label(), s.RenderTitle(req.Params), req.State)
 	if req.IssueURL != "" {
@@ -243,6 +251,12 @@ func (e *Engine) statusText(req store.Request, s *sop.SOP, p progress) string {
 			fmt.Fprintf(&b, ": %s", missing)
 		}
 		b.WriteString("\n")
+	}
+	if len(s.Binding.Actions) > 0 {
+		b.WriteString("Actions:\n")
+		for _, line := range actionLines(s, runs) {
+			fmt.Fprintf(&b, "• %s\n", line)
+		}
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

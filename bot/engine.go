@@ -62,6 +62,9 @@ type Settings struct {
 	// ParityCheck is the check run name or status context that proves the
 	// training/serving parity tests passed; empty leaves them to people.
 	ParityCheck string
+	// SecretMaxAge returns the rotation period in days of a kind of
+	// secret, or 0 when it has none.
+	SecretMaxAge func(kind string) int
 }
 
 // Engine decides what every event means: the new state, the audit rows and

@@ -171,3 +171,40 @@ func TestOnboardingDoneAfterEveryStepAndAction(t *testing.T) {
 	h.tick("bob", "s2-4", "s4-1", "s4-2", "s4-3", "s5-1", "s5-2", "s5-3", "s6-3", "s7-1", "s7-3")
 	assert.Equal(t, bot.StateDone, h.request(id).State)
 }
+
+func TestInventoryAndSecretsCommands(t *testing.T) {
+	h := newHarness(t)
+	reply := h.commandReply("alice", "inventory")
+	assert.Contains(t, reply, "The project inventory is empty.")
+	reply = h.commandReply("alice", "inventory churn")
+	assert.Contains(t, reply, "`inventory` takes no arguments.")
+
+	err := h.db.InTx(h.ctx, func(tx *sql.Tx) error {
+		if err := h.db.UpsertProject(h.ctx, tx, store.Project{Name: "churn", Team: "risk", CostCenter: "cc-42", Namespace: "ml-churn", ExperimentID: "100", RequestID: 1}); err != nil {
+			return err
+		}
+		return h.db.SeedSecret(h.ctx, tx, store.Secret{Name: "mlflow-secrets", Namespace: "mlops", Kind: "cloud-credential",
+			Deployment: "mlflow-server", LastRotated: h.db.Now().AddDate(0, 0, -100)})
+	})
+	require.NoError(t, err)
+	reply = h.commandReply("alice", "inventory")
+	assert.Contains(t, reply, "• `churn`: team `risk`, cost center `cc-42`, namespace `ml-churn`, experiment 100")
+
+	h.engine.Settings.SecretMaxAge = func(kind string) int { return map[string]int{"cloud-credential": 90}[kind] }
+	reply = h.commandReply("alice", "secrets")
+	assert.Contains(t, reply, "`mlops/mlflow-secrets` (cloud-credential)")
+	assert.Contains(t, reply, "*overdue since")
+}
+
+func TestStatusListsActions(t *testing.T) {
+	h := newHarness(t)
+	id := h.openOnboarding()
+	h.command("frank", "approve R-1")
+	h.command("gina", "approve R-1")
+	h.startRun(id, bot.ActionK8sOnboard)
+	h.handle(bot.InfraFinished{RequestID: id, Action: bot.ActionK8sOnboard, Error: "namespaces \"ml-churn\" is forbidden"})
+	reply := h.commandReply("alice", "status #1")
+	assert.Contains(t, reply, "• `k8s-onboard`: failed after 1 attempts: namespaces \"ml-churn\" is forbidden")
+	assert.Contains(t, reply, "• `mlflow-experiment`: queued")
+	assert.Contains(t, reply, "• `feast-apply`: waiting for k8s-onboard")
+}

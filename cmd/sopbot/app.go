@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/config"
@@ -41,8 +42,21 @@ type app struct {
 	adminListen string
 }
 
+// appOptions replace parts of the wiring, for the demo and tests.
+type appOptions struct {
+	// kube replaces the configured cluster.
+	kube kubernetes.Interface
+	// actionPoll is how often a waiting infra action looks again; five
+	// seconds when zero.
+	actionPoll time.Duration
+}
+
 // newApp connects every part from cfg. Nothing runs until run is called.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	return newAppWith(ctx, cfg, log, appOptions{})
+}
+
+func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
 	lib, err := loadLibrary(cfg.SOPDir)
 	if err != nil {
 		return nil, err
@@ -58,12 +72,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, err
 	}
+	if err := seedInventory(ctx, db, cfg.Rotation); err != nil {
+		db.Close()
+		return nil, err
+	}
+	actions, err := newInfraActions(cfg, db, clients, opts, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	meters := metrics.New(db.SQL)
 	directory := bot.NewDirectory(cfg, clients.github)
 	grammar := bot.NewGrammar(lib)
 	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
-		Settings: bot.Settings{Channel: cfg.Slack.Channel, Repository: cfg.GitHub.Repository, ParityCheck: cfg.Evidence.ParityCheck}, Log: log}
+		Settings: bot.Settings{Channel: cfg.Slack.Channel, Repository: cfg.GitHub.Repository, ParityCheck: cfg.Evidence.ParityCheck,
+			SecretMaxAge: func(kind string) int { return cfg.Rotation.Kinds[kind].MaxAgeDays }}, Log: log}
 	workers := &bot.Workers{
 		Engine: engine, GitHub: clients.github, Slack: clients.slack, Registry: clients.mlflow,
 		Normalizer:     &handlers.Normalizer{Directory: directory, BotLogin: cfg.GitHub.BotLogin},
@@ -76,6 +100,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		},
 		Scanner:     &artifactScanner{},
 		DriftChecks: cfg.Drift,
+		Actions:     actions,
 		Metrics:     meters,
 	}
 	normalizer := workers.Normalizer.(*handlers.Normalizer)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,22 +17,45 @@ import (
 	"github.com/sopbot/sopbot/internal/demo"
 )
 
+// demoScenarios are the scenarios `sopbot demo` plays, in order, with
+// what each proves when it passes.
+var demoScenarios = []struct {
+	name, sop, passed string
+}{
+	{"onboard", "SOP-01", "the project has its namespace, experiment, feature job, training run and inventory entry"},
+	{"promote", "SOP-02", "the model was promoted, tagged and announced, and the issue is closed"},
+	{"rotate", "SOP-04", "the secret was rotated, the old one deleted after the wait, and no value was written anywhere"},
+}
+
 func newDemoCommand() *cobra.Command {
 	var keep bool
 	var verbose bool
+	names := make([]string, len(demoScenarios))
+	for i, s := range demoScenarios {
+		names[i] = s.name
+	}
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run a model promotion end to end against built-in fakes of GitHub, Slack and MLflow",
-		Long: "Start the real server on a loopback port with in-process fakes of the GitHub, Slack and\n" +
-			"MLflow APIs, drive SOP-02 with signed requests, print what each user sees and the audit\n" +
-			"trail, and exit 0 only if the end state is right. Nothing leaves this machine.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			logs := io.Discard
+		Use:   "demo [" + strings.Join(names, "|") + "]...",
+		Short: "Run the SOPs end to end against built-in fakes of GitHub, Slack, MLflow, Kubeflow Pipelines and Kubernetes",
+		Long: "Start the real server on a loopback port with in-process fakes of the GitHub, Slack,\n" +
+			"MLflow and Kubeflow Pipelines APIs and an in-memory Kubernetes cluster, drive each SOP with\n" +
+			"signed requests, print what each user sees and the audit trail, and exit 0 only if every\n" +
+			"end state is right. With no argument every scenario runs. Nothing leaves this machine.",
+		ValidArgs: names,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				if !contains(names, a) {
+					return fmt.Errorf("unknown scenario %q: use one of %s", a, strings.Join(names, ", "))
+				}
+			}
+			if len(args) == 0 {
+				args = names
+			}
+			var logs io.Writer = io.Discard
 			if verbose {
 				logs = cmd.ErrOrStderr()
 			}
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), logs, keep)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), logs, keep, args)
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's database directory and print its path")
@@ -37,7 +63,34 @@ func newDemoCommand() *cobra.Command {
 	return cmd
 }
 
-func runDemo(ctx context.Context, out, logs io.Writer, keep bool) error {
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// lockedBuffer collects the server's log for the rotation's secret check.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) snapshot() *bytes.Buffer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.NewBuffer(append([]byte(nil), b.buf.Bytes()...))
+}
+
+func runDemo(ctx context.Context, out, logs io.Writer, keep bool, scenarios []string) error {
 	dir, err := os.MkdirTemp("", "sopbot-demo-")
 	if err != nil {
 		return err
@@ -57,7 +110,9 @@ func runDemo(ctx context.Context, out, logs io.Writer, keep bool) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, cfg, newLogger(logs, "info"))
+	captured := &lockedBuffer{}
+	a, err := newAppWith(ctx, cfg, newLogger(io.MultiWriter(logs, captured), "info"),
+		appOptions{kube: fakes.Kube, actionPoll: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -73,9 +128,37 @@ func runDemo(ctx context.Context, out, logs io.Writer, keep bool) error {
 	served := make(chan error, 1)
 	go func() { served <- a.run(runCtx, ln) }()
 
-	fmt.Fprintf(out, "sopbot demo: server %s, GitHub fake %s, Slack fake %s, MLflow fake %s\n",
-		serverURL, fakes.GitHub.URL(), fakes.Slack.URL(), fakes.MLflow.URL())
-	scenarioErr := runScenario(ctx, fakes, serverURL, cfg.Database, out)
+	fmt.Fprintf(out, "sopbot demo: server %s, GitHub fake %s, Slack fake %s, MLflow fake %s, KFP fake %s\n",
+		serverURL, fakes.GitHub.URL(), fakes.Slack.URL(), fakes.MLflow.URL(), fakes.KFP.URL())
+	var passed []string
+	scenarioErr := func() error {
+		db, err := demo.OpenReadOnly(cfg.Database)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		for _, sc := range demoScenarios {
+			if !contains(scenarios, sc.name) {
+				continue
+			}
+			fmt.Fprintf(out, "\n######## %s: %s\n", sc.name, sc.sop)
+			s := &demo.Scenario{Fakes: fakes, ServerURL: serverURL, DB: db, Out: out, Timeout: 30 * time.Second}
+			var err error
+			switch sc.name {
+			case "onboard":
+				err = s.RunOnboarding(ctx)
+			case "promote":
+				err = s.Run(ctx)
+			case "rotate":
+				err = s.RunRotation(ctx, captured.snapshot())
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			passed = append(passed, fmt.Sprintf("%s (%s): %s.", sc.name, sc.sop, sc.passed))
+		}
+		return nil
+	}()
 	stop()
 	if err := <-served; err != nil && scenarioErr == nil {
 		scenarioErr = err
@@ -84,15 +167,9 @@ func runDemo(ctx context.Context, out, logs io.Writer, keep bool) error {
 		fmt.Fprintf(out, "\nFAILED: %v\n", scenarioErr)
 		return exitError{code: 1}
 	}
-	fmt.Fprintln(out, "\nPASSED: the model was promoted, tagged and announced, and the issue is closed.")
-	return nil
-}
-
-func runScenario(ctx context.Context, fakes *demo.Fakes, serverURL, database string, out io.Writer) error {
-	db, err := demo.OpenReadOnly(database)
-	if err != nil {
-		return err
+	fmt.Fprintln(out, "\nPASSED:")
+	for _, p := range passed {
+		fmt.Fprintf(out, "  %s\n", p)
 	}
-	defer db.Close()
-	return (&demo.Scenario{Fakes: fakes, ServerURL: serverURL, DB: db, Out: out, Timeout: 30 * time.Second}).Run(ctx)
+	return nil
 }

@@ -45,7 +45,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(), newDemoCommand(), newSOPsCommand(), newAuditCommand(), newScanCommand(), newDriftCommand(), newDBCommand(), newLoadCommand())
+	root.AddCommand(newServeCommand(), newDemoCommand(), newSOPsCommand(), newAuditCommand(), newScanCommand(), newDriftCommand(), newDBCommand(), newLoadCommand(),
+		newInventoryCommand(), newSecretsCommand(), newActionsCommand())
 	return root
 }
 

@@ -13,12 +13,17 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/integrations/github/githubfake"
+	"github.com/sopbot/sopbot/integrations/kfp/kfpfake"
 	"github.com/sopbot/sopbot/integrations/mlflow/mlflowfake"
 	"github.com/sopbot/sopbot/integrations/slack/slackfake"
 )
@@ -42,26 +47,39 @@ type Person struct {
 }
 
 // People are the demo's users: a requester, two reviewers, two approvers
-// and someone who holds no role.
-var People = struct{ Alice, Bob, Carol, Dana, Erin, Mallory Person }{
+// and someone who holds no role for the promotion; the onboarding's
+// approvers; and the rotation's executor, reviewer and approver.
+var People = struct{ Alice, Bob, Carol, Dana, Erin, Mallory, Frank, Gina, Hank, Ivy Person }{
 	Alice:   Person{"alice", "U0ALICE", ""},
 	Bob:     Person{"bob", "U0BOB", "ML platform engineer"},
 	Carol:   Person{"carol", "U0CAROL", "senior data scientist"},
 	Dana:    Person{"dana", "U0DANA", "ML lead"},
 	Erin:    Person{"erin", "U0ERIN", "compliance officer"},
 	Mallory: Person{"mallory", "U0MALLORY", ""},
+	Frank:   Person{"frank", "U0FRANK", "ML platform lead"},
+	Gina:    Person{"gina", "U0GINA", "security officer"},
+	Hank:    Person{"hank", "U0HANK", "Platform engineer"},
+	Ivy:     Person{"ivy", "U0IVY", "Security engineer"},
 }
 
 func everyone() []Person {
 	p := People
-	return []Person{p.Alice, p.Bob, p.Carol, p.Dana, p.Erin, p.Mallory}
+	return []Person{p.Alice, p.Bob, p.Carol, p.Dana, p.Erin, p.Mallory, p.Frank, p.Gina, p.Hank, p.Ivy}
 }
+
+// extraRoles are role members held by someone who already holds another:
+// Gina is also the rotation's security lead.
+var extraRoles = map[string]Person{"Security lead": People.Gina}
 
 // Fakes are the outside services of the demo, each on a loopback port.
 type Fakes struct {
 	GitHub *githubfake.Fake
 	Slack  *slackfake.Fake
 	MLflow *mlflowfake.Fake
+	KFP    *kfpfake.Fake
+	Kube   *KubeSim
+	// Smoke answers the rotation's smoke check.
+	Smoke *httptest.Server
 
 	PrivateKeyPEM []byte
 	WebhookSecret []byte
@@ -95,6 +113,12 @@ func StartFakes() (*Fakes, error) {
 	f.Slack.Start()
 	f.MLflow = mlflowfake.New()
 	f.MLflow.Start()
+	f.KFP = kfpfake.New()
+	f.KFP.Start()
+	f.Kube = StartKubeSim()
+	f.Smoke = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"status": "OK"}`)
+	}))
 	return f, nil
 }
 
@@ -103,6 +127,9 @@ func (f *Fakes) Close() {
 	f.GitHub.Close()
 	f.Slack.Close()
 	f.MLflow.Close()
+	f.KFP.Close()
+	f.Kube.Close()
+	f.Smoke.Close()
 }
 
 // Config returns the bot's configuration for the fakes.
@@ -114,6 +141,9 @@ func (f *Fakes) Config(database string) config.Config {
 		if p.Role != "" {
 			roles[p.Role] = config.Holders{GitHub: []string{p.Login}, Slack: []string{p.Slack}}
 		}
+	}
+	for role, p := range extraRoles {
+		roles[role] = config.Holders{GitHub: []string{p.Login}, Slack: []string{p.Slack}}
 	}
 	return config.Config{
 		Listen:   "127.0.0.1:0",
@@ -133,6 +163,18 @@ func (f *Fakes) Config(database string) config.Config {
 		Roles:    roles,
 		People:   people,
 		LogLevel: "warn",
+		KFP:      config.KFP{BaseURL: f.KFP.URL()},
+		Onboarding: config.Onboarding{
+			Feast:      config.Feast{Image: "feastdev/feature-server:0.40.1", Repository: "https://git.example/acme/feature-repo.git", Path: "feature_repo"},
+			InitialRun: config.Pipeline{PipelineID: "training-template", PipelineVersionID: "v1", Parameters: map[string]any{"sample_data": true}},
+		},
+		Rotation: config.Rotation{
+			// The SOP waits 24 to 48 hours before it deletes the old
+			// secret; the demo waits two seconds.
+			Wait: "2s",
+			Secrets: []config.InventorySecret{{Name: SecretName, Namespace: SecretNamespace, Service: "MLflow tracking server",
+				Deployment: SecretDeployment, Kind: "database-password", LastRotated: "2026-05-01", SmokeURL: f.Smoke.URL + "/health"}},
+		},
 	}.WithDefaults()
 }
 

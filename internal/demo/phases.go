@@ -11,6 +11,7 @@ import (
 func (s *Scenario) openRequest(ctx context.Context) error {
 	p := People
 	s.say("%s types `/mlops promote model %s 3` in Slack", p.Alice.Login, Model)
+	before := len(s.Fakes.GitHub.Issues())
 	ack, err := s.slashCommand(ctx, p.Alice, "promote model "+Model+" 3")
 	if err != nil {
 		return err
@@ -27,13 +28,14 @@ func (s *Scenario) openRequest(ctx context.Context) error {
 	s.show("Slack, "+last.ResponseType, last.Text)
 
 	issues := s.Fakes.GitHub.Issues()
-	if len(issues) != 1 {
-		return fmt.Errorf("expected one issue, found %d", len(issues))
+	if len(issues) != before+1 {
+		return fmt.Errorf("expected one new issue, found %d", len(issues)-before)
 	}
-	s.issue = issues[0].Number
-	s.show("GitHub issue #"+fmt.Sprint(s.issue), issues[0].Title)
+	opened := issues[len(issues)-1]
+	s.issue = opened.Number
+	s.show("GitHub issue #"+fmt.Sprint(s.issue), opened.Title)
 	s.show("labels", strings.Join(s.Fakes.GitHub.Labels(s.issue), ", "))
-	for _, line := range strings.Split(issues[0].Body, "\n") {
+	for _, line := range strings.Split(opened.Body, "\n") {
 		if strings.HasPrefix(line, "### ") || strings.HasPrefix(line, "- [") {
 			fmt.Fprintf(s.Out, "     %s\n", stripItemMarker(line))
 		}
@@ -50,6 +52,7 @@ func stripItemMarker(line string) string {
 
 func (s *Scenario) repeatRequest(ctx context.Context) error {
 	s.say("%s sends the same command again", People.Alice.Login)
+	before := len(s.Fakes.GitHub.Issues())
 	if _, err := s.slashCommand(ctx, People.Alice, "promote model "+Model+" 3"); err != nil {
 		return err
 	}
@@ -59,7 +62,7 @@ func (s *Scenario) repeatRequest(ctx context.Context) error {
 	responses := s.Fakes.Slack.Responses()
 	last := responses[len(responses)-1]
 	s.show("Slack, "+last.ResponseType, last.Text)
-	if !strings.Contains(last.Text, "already open") || len(s.Fakes.GitHub.Issues()) != 1 {
+	if !strings.Contains(last.Text, "already open") || len(s.Fakes.GitHub.Issues()) != before {
 		return fmt.Errorf("a repeated command must point at the open request, got %q", last.Text)
 	}
 	return nil
@@ -243,8 +246,9 @@ func allTicked(body string) bool {
 }
 
 func (s *Scenario) printAudit(ctx context.Context) error {
-	s.say("audit trail")
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, actor, action, detail FROM audit ORDER BY id`)
+	s.say("audit trail of #%d", s.issue)
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, actor, action, detail FROM audit
+		WHERE request_id = (SELECT id FROM requests WHERE issue_number = ?) ORDER BY id`, s.issue)
 	if err != nil {
 		return fmt.Errorf("reading the audit trail: %w", err)
 	}

@@ -92,15 +92,19 @@ func (s *Scenario) runPhases(ctx context.Context, phases ...func(context.Context
 	return nil
 }
 
-func (s *Scenario) setup() error {
+func (s *Scenario) setup() error { return s.setupFor("SOP-02") }
+
+// setupFor prepares a scenario of the SOP with the given ID.
+func (s *Scenario) setupFor(id string) error {
 	lib, err := sop.Embedded()
 	if err != nil {
 		return err
 	}
 	var ok bool
-	if s.sop, ok = lib.Get("SOP-02"); !ok {
-		return errors.New("the embedded library has no SOP-02")
+	if s.sop, ok = lib.Get(id); !ok {
+		return errors.New("the embedded library has no " + id)
 	}
+	s.issue, s.pr = 0, 0
 	if s.Timeout == 0 {
 		s.Timeout = 30 * time.Second
 	}
@@ -215,7 +219,7 @@ func (s *Scenario) tick(ctx context.Context, p Person, keys ...string) error {
 	return s.settle(ctx)
 }
 
-// keys returns the item keys of one section of SOP-02.
+// keys returns the item keys of one section of the scenario's SOP.
 func (s *Scenario) keys(section string) []string {
 	sec, _ := s.sop.Section(section)
 	var keys []string
