@@ -276,6 +276,15 @@ const secretValue = "s3cr3t-value-never-shown"
 
 var rotateParams = map[string]string{"secret": "mlflow-secrets", "namespace": "mlops", "deployment": "mlflow-server"}
 
+// seedInventory adds the rotation's secret to the inventory.
+func (e *env) seedInventory(kind string) {
+	e.t.Helper()
+	err := e.db.InTx(e.ctx, func(tx *sql.Tx) error {
+		return e.db.SeedSecret(e.ctx, tx, store.Secret{Name: "mlflow-secrets", Namespace: "mlops", Deployment: "mlflow-server", Kind: kind})
+	})
+	require.NoError(e.t, err)
+}
+
 // seedRotation creates the old secret, a deployment that reads it and the
 // inventory row.
 func (e *env) seedRotation(kind string) {
@@ -293,10 +302,7 @@ func (e *env) seedRotation(kind string) {
 		}}}}},
 	}, metav1.CreateOptions{})
 	require.NoError(e.t, err)
-	err = e.db.InTx(e.ctx, func(tx *sql.Tx) error {
-		return e.db.SeedSecret(e.ctx, tx, store.Secret{Name: "mlflow-secrets", Namespace: "mlops", Deployment: "mlflow-server", Kind: kind})
-	})
-	require.NoError(e.t, err)
+	e.seedInventory(kind)
 }
 
 // rollOut sets the deployment's status to a finished rollout.
