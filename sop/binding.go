@@ -27,6 +27,10 @@ type Binding struct {
 	// Actions lists the infra actions the bot performs itself, each once
 	// the sections and actions it waits for are complete.
 	Actions []ActionRule `json:"actions,omitempty"`
+	// Placeholders maps a placeholder the SOP's commands use, such as
+	// "<project-name>", to the parameter whose value replaces it in the
+	// issue's code blocks, so the commands shown can be run as they are.
+	Placeholders map[string]string `json:"placeholders,omitempty"`
 	// CloseWhenDone closes the issue when every section is complete.
 	CloseWhenDone bool `json:"closeWhenDone,omitempty"`
 
@@ -97,8 +101,9 @@ func (a *ApprovalRule) GateStep() int {
 type ActionRule struct {
 	// Name is the action the bot runs, such as "k8s-onboard".
 	Name string `json:"name"`
-	// After lists what must be complete first: "approval", a section key
-	// ("pre", "step-N") or the name of another action of the binding.
+	// After lists what must be complete first: "open" (the request's issue
+	// is open), "approval", a section key ("pre", "step-N"), an item key
+	// ("s5-1", ticked) or the name of another action of the binding.
 	After []string `json:"after"`
 	// Ticks lists the items the bot ticks when the action succeeds.
 	Ticks []string `json:"ticks,omitempty"`

@@ -137,10 +137,26 @@ func (r *renderer) code(c CodeBlock, indent string) {
 		fence += "`"
 	}
 	r.line("%s%s%s", indent, fence, sopText(c.Lang))
-	for _, l := range strings.SplitAfter(strings.TrimSuffix(c.Text, "\n"), "\n") {
+	for _, l := range strings.SplitAfter(strings.TrimSuffix(r.fillPlaceholders(c.Text), "\n"), "\n") {
 		r.line("%s%s", indent, strings.TrimSuffix(l, "\n"))
 	}
 	r.line("%s%s", indent, fence)
+}
+
+// fillPlaceholders replaces the binding's placeholders in a code block
+// with the request's parameter values. Values were validated against
+// their kinds before the request opened, so they carry no line break.
+func (r *renderer) fillPlaceholders(text string) string {
+	if r.s.Binding == nil || len(r.s.Binding.Placeholders) == 0 {
+		return text
+	}
+	var pairs []string
+	for placeholder, param := range r.s.Binding.Placeholders {
+		if v, ok := r.s.paramValue(r.in.Params, param); ok && v != "" && !strings.ContainsAny(v, "\r\n") {
+			pairs = append(pairs, placeholder, v)
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(text)
 }
 
 // sopText prepares text from the SOP for one line of the body. It keeps

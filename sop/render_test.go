@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,4 +109,26 @@ func TestRenderHostileInput(t *testing.T) {
 			assert.True(t, strings.HasPrefix(id, "R-1"), id)
 		})
 	}
+}
+
+func TestRenderFillsCommandPlaceholders(t *testing.T) {
+	s := embeddedSOP(t, "SOP-01")
+	_, body := Render(s, RenderInput{RequestID: "R-3", Params: map[string]string{"project": "churn", "team": "risk", "cost-center": "cc-42"}})
+	assert.Contains(t, body, "kubectl create namespace ml-churn\n")
+	assert.Contains(t, body, "kubectl create serviceaccount churn-sa -n ml-churn\n")
+	assert.Contains(t, body, "mkdir features/churn\n")
+	assert.NotContains(t, body, "ml-<project-name>")
+	assert.Contains(t, body, "Experiment `<project-name>-experiment` created", "checklist items keep the SOP's words")
+
+	entries := ReadChecklist(body)
+	assert.Len(t, entries, len(ReadChecklist(func() string { _, b := Render(s, RenderInput{RequestID: "R-3"}); return b }())))
+}
+
+func TestPlaceholderNamesDeclaredParam(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("library", "sop-01-onboarding.md"))
+	require.NoError(t, err)
+	src := strings.Replace(string(data), `"<cc>": cost-center`, `"<cc>": cost-centre`, 1)
+	_, err = LoadLibrary(fstest.MapFS{"sop-01.md": {Data: []byte(src)}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `placeholder "<cc>" names parameter "cost-centre", which params does not declare`)
 }

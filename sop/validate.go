@@ -34,6 +34,14 @@ func validateBinding(display string, fm frontMatter, s *SOP) []error {
 	c.sections()
 	c.approval()
 	c.actions(declared)
+	for placeholder, param := range c.sop.Binding.Placeholders {
+		if !declared[param] {
+			c.errorf(c.fm.keyLine("placeholders"), "placeholder %q names parameter %q, which params does not declare", placeholder, param)
+		}
+		if placeholder == "" {
+			c.errorf(c.fm.keyLine("placeholders"), "placeholders has an empty key; write the text the commands use, such as <project-name>")
+		}
+	}
 	c.checks()
 	return c.errs
 }
@@ -215,9 +223,13 @@ func (c *bindingCheck) approval() {
 	}
 }
 
-// actions checks the action rules: unique names, known sections, items
-// and earlier actions in After, items that exist in Ticks and a target
-// built from declared parameters.
+// AfterOpen is the name an action rule's After uses for "as soon as the
+// request's issue is open".
+const AfterOpen = "open"
+
+// actions checks the action rules: unique names, "open", known sections,
+// items and earlier actions in After, items that exist in Ticks and a
+// target built from declared parameters.
 func (c *bindingCheck) actions(declared map[string]bool) {
 	names := map[string]bool{}
 	for i, a := range c.sop.Binding.Actions {
@@ -234,12 +246,17 @@ func (c *bindingCheck) actions(declared map[string]bool) {
 		}
 		for _, after := range a.After {
 			switch {
+			case after == AfterOpen:
 			case after == SectionApproval && c.sop.Binding.Approval != nil:
 			case names[after]:
 			case after == a.Name:
 				c.errorf(line, "action %q waits for itself; name an earlier action or a section", a.Name)
+			case c.itemExists(after):
+				if slices.Contains(a.Ticks, after) {
+					c.errorf(line, "action %q waits for item %q, which it ticks itself; wait for another item", a.Name, after)
+				}
 			case !c.sectionExists(after):
-				c.errorf(line, "action %q: after %q names no section and no earlier action; use \"approval\", \"pre\", \"step-N\" or an action listed above it", a.Name, after)
+				c.errorf(line, "action %q: after %q names no section, item or earlier action; use \"open\", \"approval\", \"pre\", \"step-N\", an item key such as s5-1 or an action listed above it", a.Name, after)
 			}
 		}
 		for _, key := range a.Ticks {
