@@ -122,7 +122,7 @@ func (w *Workers) runAction(ctx context.Context, job *river.Job[ActionArgs]) err
 	if err != nil {
 		return err
 	}
-	w.Log.Info("promotion verified", "request_id", req.ID, "model", result.Model, "version", result.Version, "target", result.Target)
+	w.Log.Info("promotion verified", "request_id", req.ID, "sop", req.SOPID, "model", result.Model, "version", result.Version, "target", result.Target)
 	return w.apply(ctx, ActionFinished{RequestID: req.ID, Succeeded: true, Summary: promotionSummary(result, req), Result: string(data)})
 }
 

@@ -120,7 +120,7 @@ func (e *Engine) sign(t *txn, req *store.Request, s *sop.SOP, actor Actor, membe
 	if err := e.enqueue(t, GateMessageArgs{RequestID: req.ID}); err != nil {
 		return err
 	}
-	e.Log.Info("sign-off recorded", "request_id", req.ID, "github_login", actor.Login, "member", member, "via", so.Via)
+	e.Log.Info("sign-off recorded", "request_id", req.ID, "sop", req.SOPID, "github_login", actor.Login, "member", member, "via", so.Via)
 	return e.audit(t, req.ID, actor.Login, "signed off", map[string]any{
 		"member": member, "via": so.Via, "ref": so.Ref, "pull_request": so.PRNumber, "commit": so.CommitSHA,
 		"revision": shortSHA(req.Revision),
@@ -188,7 +188,7 @@ func (e *Engine) applyApprovalTick(t *txn, req *store.Request, s *sop.SOP, actor
 		}
 	}
 	if reason != "" {
-		e.Log.Warn("approval tick rejected", "request_id", req.ID, "github_login", actor.Login, "reason", reason)
+		e.Log.Warn("approval tick rejected", "request_id", req.ID, "sop", req.SOPID, "github_login", actor.Login, "reason", reason)
 		if err := e.audit(t, req.ID, actor.Login, "change reverted", map[string]any{"item": change.key, "reason": reason}); err != nil {
 			return "", false, err
 		}
@@ -211,7 +211,7 @@ func (e *Engine) approveCommand(t *txn, c CommandIssued, cmd Command) error {
 		return err
 	}
 	if reason != "" {
-		e.Log.Warn("approval rejected", "request_id", req.ID, "github_login", c.Actor.Login, "reason", reason)
+		e.Log.Warn("approval rejected", "request_id", req.ID, "sop", req.SOPID, "github_login", c.Actor.Login, "reason", reason)
 		return &UsageError{Problem: fmt.Sprintf("Not signed: %s", reason)}
 	}
 	if err := e.sign(t, &req, s, c.Actor, member, store.Signoff{Via: ViaCommand, Ref: t.deliveryID}); err != nil {

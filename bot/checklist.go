@@ -131,7 +131,7 @@ func (e *Engine) applyChange(t *txn, req *store.Request, s *sop.SOP, actor Actor
 		return "", false, err
 	}
 	if !v.accepted {
-		e.Log.Warn("checkbox change rejected", "request_id", req.ID, "item", change.key, "github_login", actor.Login, "reason", v.reason)
+		e.Log.Warn("checkbox change rejected", "request_id", req.ID, "sop", req.SOPID, "item", change.key, "github_login", actor.Login, "reason", v.reason)
 		if err := e.audit(t, req.ID, actor.Login, "change reverted", map[string]any{"item": change.key, "checked": change.checked, "reason": v.reason}); err != nil {
 			return "", false, err
 		}

@@ -29,7 +29,7 @@ func (e *Engine) button(t *txn, ev ButtonPressed, origin store.Origin) error {
 		return err
 	}
 	if ev.Actor.Login == "" {
-		e.Log.Warn("button click refused", "request_id", req.ID, "slack_user", ev.Actor.Slack, "reason", "unpaired Slack user")
+		e.Log.Warn("button click refused", "request_id", req.ID, "sop", req.SOPID, "slack_user", ev.Actor.Slack, "reason", "unpaired Slack user")
 		return &UsageError{Problem: "Your Slack account is not paired with a GitHub login, so it cannot sign. Ask an administrator to add you under `people` in the sopbot config."}
 	}
 	s, err := e.sopOf(req)
@@ -53,7 +53,7 @@ func (e *Engine) button(t *txn, ev ButtonPressed, origin store.Origin) error {
 		return err
 	}
 	if reason != "" {
-		e.Log.Warn("button approval refused", "request_id", req.ID, "github_login", ev.Actor.Login, "reason", reason)
+		e.Log.Warn("button approval refused", "request_id", req.ID, "sop", req.SOPID, "github_login", ev.Actor.Login, "reason", reason)
 		return &UsageError{Problem: "Not signed: " + reason}
 	}
 	if err := e.sign(t, &req, s, ev.Actor, member, store.Signoff{Via: ViaButton, Ref: ev.DeliveryID}); err != nil {
@@ -107,7 +107,7 @@ func (e *Engine) handleRejectReason(t *txn, ev RejectReasonSubmitted) error {
 		var s *sop.SOP
 		if s, err = e.sopOf(req); err == nil {
 			if reason := e.mayReject(req, s, ev.Actor); reason != "" || ev.Actor.Login == "" {
-				e.Log.Warn("slack rejection refused", "request_id", req.ID, "slack_user", ev.Actor.Slack, "reason", reason)
+				e.Log.Warn("slack rejection refused", "request_id", req.ID, "sop", req.SOPID, "slack_user", ev.Actor.Slack, "reason", reason)
 				return e.audit(t, req.ID, ev.Actor.Slack, "rejection refused", reason)
 			}
 			err = e.reject(t, &req, ev.Actor, ev.Reason, "slack button")

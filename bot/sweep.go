@@ -81,7 +81,7 @@ func (w *Workers) Sweep(ctx context.Context) error {
 		}
 		if err := w.sweepRequest(ctx, req); err != nil {
 			// One request's failure must not stop the sweep of the others.
-			w.Log.Warn("sweep of request failed", "request_id", req.ID, "issue", req.IssueNumber, "error", err)
+			w.Log.Warn("sweep of request failed", "request_id", req.ID, "sop", req.SOPID, "issue", req.IssueNumber, "error", err)
 		}
 	}
 	return w.closeOrphans(ctx)
@@ -176,7 +176,7 @@ func (w *Workers) sweepComments(ctx context.Context, req store.Request, inst int
 			DeliveryID: sweepID("comment", c.ID), Actor: actor, Line: line, CommentID: c.ID, InstallationID: inst,
 			Origin: store.Origin{Source: "github", Issue: req.IssueNumber, InstallationID: inst},
 		}
-		w.Log.Info("sweep found a command without a delivery", "request_id", req.ID, "issue", req.IssueNumber, "comment_id", c.ID)
+		w.Log.Info("sweep found a command without a delivery", "request_id", req.ID, "sop", req.SOPID, "issue", req.IssueNumber, "comment_id", c.ID)
 		if err := w.apply(ctx, ev); err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (w *Workers) sweepHeartbeat(ctx context.Context, req store.Request) error {
 	if err != nil || live {
 		return err
 	}
-	w.Log.Warn("action stalled", "request_id", req.ID, "issue", req.IssueNumber)
+	w.Log.Warn("action stalled", "request_id", req.ID, "sop", req.SOPID, "issue", req.IssueNumber)
 	return w.apply(ctx, ActionStalled{RequestID: req.ID})
 }
 
@@ -295,7 +295,7 @@ func (w *Workers) closeOrphans(ctx context.Context) error {
 			return err
 		}
 		if req.Terminal() {
-			w.Log.Info("sweep closes the issue of an ended request", "request_id", req.ID, "issue", issue.Number, "state", req.State)
+			w.Log.Info("sweep closes the issue of an ended request", "request_id", req.ID, "sop", req.SOPID, "issue", issue.Number, "state", req.State)
 			if err := w.GitHub.CloseIssue(ctx, inst, issue.Number); err != nil {
 				return err
 			}

@@ -302,15 +302,9 @@ func labelsInclude(m *dto.Metric, labels map[string]string) bool {
 	return found == len(labels)
 }
 
-// linesWithoutSOP are log messages of the engine and of workers outside
-// bot/workers.go that name a request without its SOP. Those from a GitHub
-// delivery also lack the delivery_id and installation_id.
-// TODO: add the attributes at these calls and remove the entries.
-var linesWithoutSOP = map[string]string{
-	"sign-off recorded":        "bot/approval.go",
-	"checkbox change rejected": "bot/checklist.go",
-	"promotion verified":       "bot/actions.go",
-}
+// linesWithoutSOP are log messages that may name a request without its
+// SOP, with the file that logs them; none at present.
+var linesWithoutSOP = map[string]string{}
 
 // deliveryMessages are the log messages about one stored or processed
 // delivery.
