@@ -76,6 +76,9 @@ type Config struct {
 	Onboarding Onboarding `json:"onboarding"`
 	// Rotation configures SOP-04 and the secret inventory.
 	Rotation Rotation `json:"rotation"`
+	// Retraining configures SOP-03: the drift report endpoint and each
+	// model's retraining pipeline.
+	Retraining Retraining `json:"retraining"`
 }
 
 // Admin is the configuration of the admin listener, a second HTTP
@@ -287,6 +290,7 @@ func (c *Config) applyDefaults() {
 		c.Evidence.ScanMaxFiles = 200
 	}
 	c.applyInfraDefaults()
+	c.applyRetrainingDefaults()
 	for i := range c.Drift {
 		d := &c.Drift[i]
 		setDefault(&d.Every, "24h")
@@ -362,6 +366,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateLeader()...)
 	problems = append(problems, c.validateAdmin()...)
 	problems = append(problems, c.validateInfra()...)
+	problems = append(problems, c.validateRetraining()...)
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
@@ -544,6 +549,7 @@ var envSettings = []envSetting{
 	stringSetting("SOPBOT_KUBERNETES_KUBECONFIG", func(c *Config) *string { return &c.Kubernetes.Kubeconfig }),
 	stringSetting("SOPBOT_KFP_BASE_URL", func(c *Config) *string { return &c.KFP.BaseURL }),
 	secretSetting("SOPBOT_KFP_TOKEN", func(c *Config) *Secret { return &c.KFP.Token }),
+	secretSetting("SOPBOT_RETRAINING_API_TOKEN", func(c *Config) *Secret { return &c.Retraining.APIToken }),
 }
 
 // EnvNames lists every environment variable Load reads.
