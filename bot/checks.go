@@ -220,7 +220,7 @@ func (e *Engine) resetParity(t *txn, req *store.Request, s *sop.SOP, pr int, hea
 
 // knownChecks and knownActions are the names a binding may use.
 var (
-	knownChecks  = map[string]bool{CheckMLflowVersionStage: true, CheckMLflowMetrics: true, CheckArtifactScan: true, CheckPRParity: true}
+	knownChecks  = map[string]bool{CheckMLflowVersionStage: true, CheckMLflowMetrics: true, CheckArtifactScan: true, CheckPRParity: true, CheckPromotion: true}
 	knownActions = map[string]bool{ActionMLflowPromote: true}
 )
 

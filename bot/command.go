@@ -104,6 +104,7 @@ var builtinUsage = map[string]string{
 	VerbCancel:    "cancel <request>",
 	VerbRetry:     "retry <request>",
 	VerbHelp:      "help [command]",
+	VerbPromote:   "promote <request>",
 	VerbInventory: "inventory",
 	VerbSecrets:   "secrets",
 }
@@ -135,6 +136,8 @@ func (g *Grammar) Parse(line string) (Command, error) {
 		if len(tokens) > 1 {
 			err = &UsageError{Problem: fmt.Sprintf("`%s` takes no arguments.", verb), Usage: builtinUsage[verb]}
 		}
+	case VerbPromote:
+		cmd, err = g.parsePromote(tokens)
 	default:
 		cmd, err = g.parseSOPCommand(tokens)
 	}
@@ -324,6 +327,7 @@ func (g *Grammar) Help() string {
 	for _, s := range g.sops {
 		fmt.Fprintf(&b, "• `%s %s`: open a %s request (%s)\n", Prefix, s.Binding.Command, s.ID, s.Title)
 	}
+	fmt.Fprintf(&b, "• `%s %s`: %s\n", Prefix, builtinUsage[VerbPromote], promoteHelp)
 	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbInventory, VerbSecrets, VerbHelp}
 	descriptions := map[string]string{
 		VerbInventory: "list the onboarded projects",

@@ -30,11 +30,13 @@ func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
 	case VerbApprove:
 		err = e.approveCommand(t, c, cmd)
 	case VerbReject:
-		err = e.rejectCommand(t, c, cmd)
+		err = e.rejectRequest(t, c, cmd)
 	case VerbCancel:
 		err = e.cancelCommand(t, c, cmd)
 	case VerbRetry:
 		err = e.retryCommand(t, c, cmd)
+	case VerbPromote:
+		err = e.promoteCommand(t, c, cmd)
 	case VerbInventory:
 		err = e.inventoryCommand(t, c)
 	case VerbSecrets:
@@ -166,6 +168,9 @@ func (e *Engine) handleIssueOpened(t *txn, ev IssueOpened) error {
 	if err := e.audit(t, req.ID, BotActor, "issue opened", map[string]any{"issue": ev.Number, "url": ev.URL}); err != nil {
 		return err
 	}
+	if err := e.promotionIssueOpened(t, req); err != nil {
+		return err
+	}
 	if req.Origin.Note != "" {
 		if err := e.comment(t, req, req.Origin.Note); err != nil {
 			return err
@@ -292,6 +297,9 @@ func (e *Engine) finish(t *txn, req *store.Request, state, reason, actor string)
 	if err := e.audit(t, req.ID, actor, "request "+state, reason); err != nil {
 		return err
 	}
+	if err := e.promotionEnded(t, *req); err != nil {
+		return err
+	}
 	if req.IssueNumber == 0 {
 		return nil
 	}
@@ -339,7 +347,10 @@ func (e *Engine) handleIssueClosed(t *txn, ev IssueClosed) error {
 	if err := e.setState(t, &req, StateCancelled, fmt.Sprintf("issue closed by %s", ev.Actor.Mention())); err != nil {
 		return err
 	}
-	return e.audit(t, req.ID, ev.Actor.Login, "request cancelled", "issue closed")
+	if err := e.audit(t, req.ID, ev.Actor.Login, "request cancelled", "issue closed"); err != nil {
+		return err
+	}
+	return e.promotionEnded(t, req)
 }
 
 // actionName returns the action a request's SOP runs at its approval gate.

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -26,56 +25,15 @@ type DriftCheckArgs struct {
 // Kind implements river.JobArgs.
 func (DriftCheckArgs) Kind() string { return "drift_check" }
 
-// handleDrift records a drift check. Drift opens a request of the
-// configured SOP as the bot, with the report as its first comment, unless
-// a request for the model is open: that one gets the new report instead. A
-// check without drift only adds an audit row.
+// handleDrift records a scheduled drift check like a detector report:
+// drift opens a retraining request as the bot, with the report as its
+// first comment, unless a request for the model is open, which gets the
+// new report instead. A check without drift only adds an audit row.
 func (e *Engine) handleDrift(t *txn, ev DriftChecked) error {
-	if !ev.Drifted {
-		e.Log.Info("no drift detected", "model", ev.Model)
-		return e.audit(t, 0, BotActor, "no drift detected", map[string]string{"model": ev.Model, "summary": ev.Summary})
-	}
-	s, ok := e.Library.Get(ev.SOP)
-	if !ok || s.Binding == nil {
-		return fmt.Errorf("drift check of %s names %s, which the SOP library does not have", ev.Model, ev.SOP)
-	}
-	params, err := ValidateParams(s, map[string]string{"model": ev.Model})
-	if err != nil {
-		return fmt.Errorf("drift check of %s: %w", ev.Model, err)
-	}
-	target := fillTemplate(s.Binding.Target, params)
-	existing, err := e.DB.OpenRequestByTarget(t.ctx, t.tx, target)
-	if err == nil {
-		if err := e.audit(t, existing.ID, BotActor, "drift detected", ev.Summary); err != nil {
-			return err
-		}
-		return e.comment(t, existing, "Drift is still detected.\n\n"+ev.Report)
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	req := store.Request{
-		SOPID: s.ID, SOPRevision: s.Revision, SOPSource: string(s.File), Target: target, State: StateOpening,
-		Params: params, RequesterLogin: BotActor, Origin: store.Origin{Source: OriginSchedule, Note: ev.Report},
-	}
-	id, err := e.DB.InsertRequest(t.ctx, t.tx, req)
-	if err != nil {
-		return err
-	}
-	if err := e.DB.InsertItems(t.ctx, t.tx, id, itemsOf(s)); err != nil {
-		return err
-	}
-	req.ID = id
-	if err := e.DB.SetRevision(t.ctx, t.tx, id, requestRevision(req, s, nil)); err != nil {
-		return err
-	}
-	if err := e.audit(t, id, BotActor, "request opened", map[string]any{"sop": s.ID, "params": params, "via": "drift check", "summary": ev.Summary}); err != nil {
-		return err
-	}
-	if err := e.enqueue(t, OpenIssueArgs{RequestID: id}); err != nil {
-		return err
-	}
-	return e.notify(t, fmt.Sprintf("Drift detected for %s: %s. Opening a %s retraining request.", ev.Model, ev.Summary, s.ID))
+	in := driftIntake{Model: ev.Model, SOP: ev.SOP, Scores: ev.Scores, Drifted: ev.Drifted, Summary: ev.Summary,
+		Note: ev.Report, Via: "drift check"}
+	_, err := e.takeDrift(t, in)
+	return err
 }
 
 func (w *Workers) driftCheck(ctx context.Context, job *river.Job[DriftCheckArgs]) error {
@@ -105,6 +63,7 @@ func DriftOutcome(check config.DriftCheck, report drift.Report) DriftChecked {
 	b.WriteString(".\n\n| column | n reference | n current | dropped NaN/Inf | KS D | KS p-value | mode | PSI | KL | drift |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var drifted []string
+	var scores []store.DriftScore
 	var charts strings.Builder
 	for _, c := range report.Columns {
 		reasons := driftReasons(check, c)
@@ -114,6 +73,7 @@ func DriftOutcome(check config.DriftCheck, report drift.Report) DriftChecked {
 			drifted = append(drifted, c.Column)
 			fmt.Fprintf(&charts, "\n#### `%s`\n\n%s\n", c.Column, c.MermaidChart())
 		}
+		scores = append(scores, columnScore(check.Model, c, len(reasons) > 0))
 		dropped := c.Reference.DroppedNaN + c.Reference.DroppedInf + c.Current.DroppedNaN + c.Current.DroppedInf
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %.4f | %.3g | %s | %.4f | %.4f | %s |\n", c.Column, c.Reference.N, c.Current.N,
 			dropped, c.KS.D, c.KS.PValue, c.KS.Mode, c.PSI, c.KL, mark)
@@ -123,7 +83,20 @@ func DriftOutcome(check config.DriftCheck, report drift.Report) DriftChecked {
 	if len(drifted) > 0 {
 		summary = fmt.Sprintf("%d of %d column(s) drifted: %s", len(drifted), len(report.Columns), strings.Join(drifted, ", "))
 	}
-	return DriftChecked{Model: check.Model, SOP: check.SOP, Drifted: len(drifted) > 0, Summary: summary, Report: b.String()}
+	return DriftChecked{Model: check.Model, SOP: check.SOP, Drifted: len(drifted) > 0, Summary: summary, Report: b.String(), Scores: scores}
+}
+
+// columnScore is one column's result as a stored drift score. A statistic
+// that is NaN, as for a column without values, is stored as missing.
+func columnScore(model string, c drift.ColumnResult, drifted bool) store.DriftScore {
+	finite := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return store.DriftScore{Model: model, Feature: c.Column, KS: finite(c.KS.D), KSPValue: finite(c.KS.PValue),
+		PSI: finite(c.PSI), KL: finite(c.KL), Drifted: drifted}
 }
 
 func driftReasons(check config.DriftCheck, c drift.ColumnResult) []string {

@@ -178,6 +178,9 @@ type DriftChecked struct {
 	// table and charts for the issue.
 	Summary string
 	Report  string
+	// Scores are each column's scores, stored with the request the check
+	// opens or finds.
+	Scores []store.DriftScore
 }
 
 func (DriftChecked) eventName() string { return "drift_checked" }

@@ -171,16 +171,22 @@ func (e *Engine) queueReadyActions(t *txn, req *store.Request, s *sop.SOP, p pro
 	return nil
 }
 
-// actionReady reports whether everything an action waits for is complete.
+// actionReady reports whether everything an action waits for is complete:
+// each named action succeeded, each named section is complete and each
+// named item is ticked. "open" always holds, because advanceWithActions
+// runs only once the issue is open.
 func actionReady(rule sop.ActionRule, p progress, runs map[string]store.ActionRun) bool {
 	for _, after := range rule.After {
+		if after == sop.AfterOpen {
+			continue
+		}
 		if run, isAction := runs[after]; isAction {
 			if run.State != store.RunSucceeded {
 				return false
 			}
 			continue
 		}
-		if !p.done[after] {
+		if !p.done[after] && !p.items[after].Checked {
 			return false
 		}
 	}
@@ -227,6 +233,9 @@ func (e *Engine) handleInfraFinished(t *txn, ev InfraFinished) error {
 		return err
 	}
 	if err := e.comment(t, req, "✅ "+ev.Summary); err != nil {
+		return err
+	}
+	if err := e.afterRetrainAction(t, &req, s, ev); err != nil {
 		return err
 	}
 	return e.advance(t, &req, s)
