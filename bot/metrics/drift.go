@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,8 +11,9 @@ import (
 	"github.com/sopbot/sopbot/bot/store"
 )
 
-// DriftSource returns the newest drift report on each model.
+// DriftSource is the store of drift reports; *store.DB implements it.
 type DriftSource interface {
+	// LatestDriftScores returns the newest report on each model.
 	LatestDriftScores(ctx context.Context) ([]store.DriftScore, error)
 }
 
@@ -31,7 +33,16 @@ var (
 type driftCollector struct {
 	source DriftSource
 	log    *slog.Logger
+
+	mu sync.Mutex
+	// failures counts the failed reads since the last one logged.
+	failures int
+	loggedAt time.Time
 }
+
+// driftLogEvery bounds how often a failing read is logged, so an outage
+// logs one line a minute and not one per scrape.
+const driftLogEvery = time.Minute
 
 // RegisterDrift adds the drift gauges, read from source at scrape time. A
 // nil m registers nothing.
@@ -54,7 +65,7 @@ func (c *driftCollector) Collect(ch chan<- prometheus.Metric) {
 	scores, err := c.source.LatestDriftScores(ctx)
 	if err != nil {
 		// A scrape during shutdown fails too; the next one reports again.
-		c.log.Warn("reading drift scores for metrics failed", "error", err)
+		c.logFailure(err)
 		return
 	}
 	reported := map[string]time.Time{}
@@ -73,5 +84,15 @@ func (c *driftCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for model, at := range reported {
 		ch <- prometheus.MustNewConstMetric(driftReportDesc, prometheus.GaugeValue, float64(at.UnixNano())/1e9, model)
+	}
+}
+
+func (c *driftCollector) logFailure(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures++
+	if now := time.Now(); now.Sub(c.loggedAt) >= driftLogEvery {
+		c.log.Warn("reading drift scores for metrics failed", "error", err, "failures", c.failures)
+		c.failures, c.loggedAt = 0, now
 	}
 }

@@ -20,7 +20,9 @@ type driftScores struct {
 	err    error
 }
 
-func (d driftScores) LatestDriftScores(context.Context) ([]store.DriftScore, error) { return d.scores, d.err }
+func (d driftScores) LatestDriftScores(context.Context) ([]store.DriftScore, error) {
+	return d.scores, d.err
+}
 
 // gauges gathers the registry and returns each series of the family name
 // by its joined label values.
@@ -69,6 +71,10 @@ func TestDriftGaugesSourceError(t *testing.T) {
 	assert.Empty(t, gauges(t, m, "sopbot_drift_score"), "a failed read leaves the gauges out without failing the scrape")
 	assert.Contains(t, logs.String(), "reading drift scores for metrics failed")
 	assert.Contains(t, logs.String(), "database is closed")
+
+	logs.Reset()
+	gauges(t, m, "sopbot_drift_score")
+	assert.Empty(t, logs.String(), "a second failure within a minute is counted, not logged")
 }
 
 func TestRegisterDriftOnNilMetrics(t *testing.T) {
