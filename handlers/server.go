@@ -44,6 +44,12 @@ type Server struct {
 	// Metrics counts deliveries; nil records nothing and serves no
 	// /metrics.
 	Metrics *metrics.Metrics
+	// Drift records the reports of POST /api/v1/drift, checked against
+	// DriftToken, a bearer token, with each model's DriftPolicy. The
+	// endpoint is served only when Drift and DriftToken are set.
+	Drift       DriftRecorder
+	DriftToken  []byte
+	DriftPolicy func(model string) (bot.RetrainPolicy, bool)
 
 	batch batcher
 }
@@ -55,6 +61,9 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle("POST /github/webhook", s.countRejections("github", s.handleGitHub))
 	mux.Handle("POST /slack/commands", s.countRejections("slack", s.handleSlackCommand))
 	mux.Handle("POST /slack/interactions", s.countRejections("slack", s.handleSlackInteraction))
+	if s.Drift != nil && len(s.DriftToken) > 0 {
+		mux.Handle("POST /api/v1/drift", s.countRejections("drift", s.handleDriftReport))
+	}
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.Metrics != nil {
