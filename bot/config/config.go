@@ -76,6 +76,8 @@ type Config struct {
 	Onboarding Onboarding `json:"onboarding"`
 	// Rotation configures SOP-04 and the secret inventory.
 	Rotation Rotation `json:"rotation"`
+	// Schedules configures the recurring reviews, audits and checks.
+	Schedules Schedules `json:"schedules"`
 	// Retraining configures SOP-03: the drift report endpoint and each
 	// model's retraining pipeline.
 	Retraining Retraining `json:"retraining"`
@@ -290,6 +292,7 @@ func (c *Config) applyDefaults() {
 		c.Evidence.ScanMaxFiles = 200
 	}
 	c.applyInfraDefaults()
+	c.applyScheduleDefaults()
 	c.applyRetrainingDefaults()
 	for i := range c.Drift {
 		d := &c.Drift[i]
@@ -366,6 +369,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateLeader()...)
 	problems = append(problems, c.validateAdmin()...)
 	problems = append(problems, c.validateInfra()...)
+	problems = append(problems, c.validateSchedules()...)
 	problems = append(problems, c.validateRetraining()...)
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
