@@ -161,7 +161,9 @@ func (db *DB) querySecrets(ctx context.Context, q Querier, where string, args ..
 	return out, rows.Err()
 }
 
-// Schedule is one recurring piece of work.
+// Schedule is one piece of scheduled work: a recurring schedule, or a
+// one-time one such as a reminder. A zero NextAt means it never fires
+// again.
 type Schedule struct {
 	Name   string
 	LastAt time.Time
@@ -181,16 +183,90 @@ func (db *DB) GetSchedule(ctx context.Context, q Querier, name string) (Schedule
 	return Schedule{Name: name, LastAt: parseTime(last), NextAt: parseTime(next)}, nil
 }
 
+// Schedules returns every schedule ordered by name.
+func (db *DB) Schedules(ctx context.Context, q Querier) ([]Schedule, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, last_at, next_at FROM schedules ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("loading schedules: %w", err)
+	}
+	defer rows.Close()
+	var out []Schedule
+	for rows.Next() {
+		var s Schedule
+		var last, next string
+		if err := rows.Scan(&s.Name, &last, &next); err != nil {
+			return nil, fmt.Errorf("loading schedules: %w", err)
+		}
+		s.LastAt, s.NextAt = parseTime(last), parseTime(next)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 // SetSchedule stores when a schedule last fired and next fires.
 func (db *DB) SetSchedule(ctx context.Context, tx *sql.Tx, s Schedule) error {
-	last := ""
-	if !s.LastAt.IsZero() {
-		last = timestamp(s.LastAt)
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO schedules (name, last_at, next_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET last_at = excluded.last_at, next_at = excluded.next_at`, s.Name, last, timestamp(s.NextAt))
+		ON CONFLICT (name) DO UPDATE SET last_at = excluded.last_at, next_at = excluded.next_at`,
+		s.Name, optionalTimestamp(s.LastAt), optionalTimestamp(s.NextAt))
 	if err != nil {
 		return fmt.Errorf("storing schedule %s: %w", s.Name, err)
 	}
 	return nil
+}
+
+// AddSchedule stores a schedule unless one of that name exists, and
+// reports whether it did.
+func (db *DB) AddSchedule(ctx context.Context, tx *sql.Tx, s Schedule) (bool, error) {
+	result, err := tx.ExecContext(ctx, `INSERT INTO schedules (name, last_at, next_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO NOTHING`, s.Name, optionalTimestamp(s.LastAt), optionalTimestamp(s.NextAt))
+	if err != nil {
+		return false, fmt.Errorf("adding schedule %s: %w", s.Name, err)
+	}
+	n, _ := result.RowsAffected()
+	return n == 1, nil
+}
+
+// AdvanceSchedule moves a schedule on to s.LastAt and s.NextAt if its
+// next run is still due, and reports whether it did. due is the NextAt the
+// caller read, so of two callers that read the same due run only one
+// advances it.
+func (db *DB) AdvanceSchedule(ctx context.Context, tx *sql.Tx, due time.Time, s Schedule) (bool, error) {
+	result, err := tx.ExecContext(ctx, `UPDATE schedules SET last_at = ?, next_at = ? WHERE name = ? AND next_at = ?`,
+		optionalTimestamp(s.LastAt), optionalTimestamp(s.NextAt), s.Name, optionalTimestamp(due))
+	if err != nil {
+		return false, fmt.Errorf("advancing schedule %s: %w", s.Name, err)
+	}
+	n, _ := result.RowsAffected()
+	return n == 1, nil
+}
+
+// AuditByAction returns a request's audit entries with the given action,
+// oldest first, read through q so a caller inside a transaction can use
+// it.
+func (db *DB) AuditByAction(ctx context.Context, q Querier, requestID int64, action string) ([]AuditEntry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, request_id, at, actor, action, detail, delivery_id, prev_hash, hash
+		FROM audit WHERE request_id = ? AND action = ? ORDER BY id`, requestID, action)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q audit entries of request %d: %w", action, requestID, err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at string
+		if err := rows.Scan(&e.ID, &e.RequestID, &at, &e.Actor, &e.Action, &e.Detail, &e.DeliveryID, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("reading %q audit entries of request %d: %w", action, requestID, err)
+		}
+		e.At = parseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// optionalTimestamp formats t, or returns "" for the zero time.
+func optionalTimestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return timestamp(t)
 }
