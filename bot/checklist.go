@@ -174,6 +174,11 @@ func (e *Engine) judgeTick(t *txn, req store.Request, s *sop.SOP, sec sop.Sectio
 			return verdict{reason: fmt.Sprintf("%s opens after %s is complete.", sec.Title, describeSection(s, after))}, nil
 		}
 	}
+	// A waiting window, such as SOP-02's monitoring window, holds the box
+	// back until it ends (see ItemWindows).
+	if reason, err := e.windowReason(t, req, s, key); err != nil || reason != "" {
+		return verdict{reason: reason}, err
+	}
 	requester := isRequester(req, actor)
 	if requester {
 		if requesterMay {

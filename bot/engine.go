@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -65,6 +66,9 @@ type Settings struct {
 	// SecretMaxAge returns the rotation period in days of a kind of
 	// secret, or 0 when it has none.
 	SecretMaxAge func(kind string) int
+	// WindowDurations replaces the length of checklist items' waiting
+	// windows, by window ID (see ItemWindows); zero removes a window.
+	WindowDurations map[string]time.Duration
 }
 
 // Engine decides what every event means: the new state, the audit rows and

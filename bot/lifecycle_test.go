@@ -166,6 +166,7 @@ func TestEngineActionFinished(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		id := h.approved()
+		h.pastWindows()
 		steps := h.sectionItems("step-5")
 		h.tick("alice", steps[:len(steps)-1]...)
 		require.Equal(t, bot.StateDeploying, h.request(id).State, "state before the last tick")

@@ -131,6 +131,7 @@ func TestSecondTargetRequestQueues(t *testing.T) {
 
 	mark = h.queue.mark()
 	h.handle(bot.ActionFinished{RequestID: first, Succeeded: true, Summary: "promoted", Result: "{}"})
+	h.pastWindows()
 	h.tick("alice", h.sectionItems("step-5")...)
 	require.Equal(t, bot.StateDone, h.request(first).State, "the first request ends")
 	assert.Equal(t, bot.StateAwaitingReview, h.request(second).State, "the queued request starts")
@@ -168,6 +169,7 @@ func TestRecordsCommentWhenRequestEnds(t *testing.T) {
 	h.handle(bot.ActionFinished{RequestID: id, Succeeded: true, Summary: "promoted", Result: result})
 
 	mark := h.queue.mark()
+	h.pastWindows()
 	h.tick("alice", h.sectionItems("step-5")...)
 	require.Equal(t, bot.StateDone, h.request(id).State)
 

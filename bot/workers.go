@@ -51,7 +51,10 @@ type Workers struct {
 	Actions map[string]InfraAction
 	// Metrics counts job outcomes and action durations; nil records nothing.
 	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	// Scheduler plans the scheduled reviews, audits and checks; nil runs
+	// none.
+	Scheduler *Scheduler
+	Log       *slog.Logger
 
 	installationOnce sync.Mutex
 	installation     int64
@@ -95,6 +98,7 @@ func (w *Workers) Register(workers *river.Workers) {
 	river.AddWorker(workers, counted(w, w.rejectModal))
 	river.AddWorker(workers, counted(w, w.driftCheck))
 	river.AddWorker(workers, counted(w, w.runInfra))
+	registerScheduleWorkers(w, workers)
 }
 
 // counted wraps a work function so every run's outcome is counted: done,

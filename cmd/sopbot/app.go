@@ -81,8 +81,13 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 		db.Close()
 		return nil, err
 	}
+	if err := addRetrainActions(actions, cfg, db, clients, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	meters := metrics.New(db.SQL)
+	meters.RegisterDrift(db, log)
 	directory := bot.NewDirectory(cfg, clients.github)
 	grammar := bot.NewGrammar(lib)
 	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
@@ -116,6 +121,7 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 	server := &handlers.Server{
 		DB: db, Queue: queue, Grammar: grammar,
 		GitHubSecret: []byte(cfg.GitHub.WebhookSecret.Reveal()), SlackSecret: []byte(cfg.Slack.SigningSecret.Reveal()),
+		Drift: engine, DriftToken: []byte(cfg.Retraining.APIToken.Reveal()), DriftPolicy: bot.RetrainPolicies(cfg),
 		Repository: cfg.GitHub.Repository, InstallationID: cfg.GitHub.InstallationID, SlashCommand: bot.Prefix, Log: log,
 		Metrics: meters,
 	}

@@ -175,6 +175,11 @@ func (f *Fakes) Config(database string) config.Config {
 			Secrets: []config.InventorySecret{{Name: SecretName, Namespace: SecretNamespace, Service: "MLflow tracking server",
 				Deployment: SecretDeployment, Kind: "database-password", LastRotated: "2026-05-01", SmokeURL: f.Smoke.URL + "/health"}},
 		},
+		// SOP-02's monitoring box waits 24 hours after the promotion, and
+		// the daily rotation check could open the rotation the demo opens
+		// itself, so the demo removes the wait and turns the check off.
+		Schedules: config.Schedules{SecretRotation: config.SecretRotationCheck{Enabled: new(false)},
+			Windows: config.Windows{Durations: map[string]string{"sop-02-monitoring": "0s"}}},
 	}.WithDefaults()
 }
 
