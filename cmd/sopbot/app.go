@@ -92,7 +92,8 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 	grammar := bot.NewGrammar(lib)
 	engine := &bot.Engine{DB: db, Library: lib, Grammar: grammar, Directory: directory,
 		Settings: bot.Settings{Channel: cfg.Slack.Channel, Repository: cfg.GitHub.Repository, ParityCheck: cfg.Evidence.ParityCheck,
-			SecretMaxAge: func(kind string) int { return cfg.Rotation.Kinds[kind].MaxAgeDays }}, Log: log}
+			SecretMaxAge:    func(kind string) int { return cfg.Rotation.Kinds[kind].MaxAgeDays },
+			WindowDurations: cfg.Schedules.Windows.DurationMap()}, Log: log}
 	workers := &bot.Workers{
 		Engine: engine, GitHub: clients.github, Slack: clients.slack, Registry: clients.mlflow,
 		Normalizer:     &handlers.Normalizer{Directory: directory, BotLogin: cfg.GitHub.BotLogin},
@@ -108,6 +109,7 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 		Actions:     actions,
 		Metrics:     meters,
 	}
+	workers.Scheduler = bot.NewScheduler(engine, bot.ScheduleSettingsOf(cfg), clients.mlflow, bot.ModelSearcherOf(clients.mlflow), log)
 	normalizer := workers.Normalizer.(*handlers.Normalizer)
 	normalizer.Installation = workers.Installation
 	normalizer.SlackEmail = clients.slack.UserEmail
@@ -195,6 +197,9 @@ func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slo
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(bot.SweepInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return bot.SweepArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true})}
+	periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(w.Scheduler.TickInterval()),
+		func() (river.JobArgs, *river.InsertOpts) { return bot.ScheduleTickArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true}))
 	for i, check := range checks {
 		index := i
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(check.Interval()),
