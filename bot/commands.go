@@ -279,6 +279,9 @@ func (e *Engine) cancelCommand(t *txn, c CommandIssued, cmd Command) error {
 		return err
 	}
 	approvers, _ := s.ApprovalMembers()
+	if isRetraining(s) {
+		approvers = decisionMembers(s)
+	}
 	if !isRequester(req, c.Actor) && !holdsAny(c.Actor, approvers) {
 		return &UsageError{Problem: fmt.Sprintf("Only the requester (@%s) or an approver (%s) can cancel %s.",
 			req.RequesterLogin, strings.Join(approvers, ", "), req.Label())}

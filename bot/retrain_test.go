@@ -519,3 +519,12 @@ func TestCompareMetricsReusesThresholds(t *testing.T) {
 	assert.Len(t, rows[0].Failures, 2, "below the minimum and regressed too far")
 	assert.Contains(t, table, "| metric | candidate v7 | production v5 |")
 }
+
+func TestCancelRetrainingByReviewer(t *testing.T) {
+	h := newRetrainHarness(t)
+	id := h.openRetraining()
+	reply := h.commandReply("bob", "cancel #1")
+	assert.Contains(t, reply, "Only the requester (@sopbot) or an approver (ML engineer on-call, ML lead) can cancel #1.")
+	h.command("oscar", "cancel #1")
+	assert.Equal(t, bot.StateCancelled, h.request(id).State, "a reviewer cancels a request the bot opened")
+}
