@@ -92,7 +92,9 @@ func (s *Scheduler) checkSecret(t *txn, rotation *sop.SOP, secret store.Secret, 
 	case secret.LastRotated.IsZero():
 		check.unknown = append(check.unknown, name)
 		return nil
-	case now.Before(secret.LastRotated.AddDate(0, 0, kind.MaxAgeDays)):
+	}
+	// SecretDue also gives the due date that /mlops secrets lists.
+	if due, ok := SecretDue(secret, func(string) int { return kind.MaxAgeDays }); !ok || now.Before(due) {
 		return nil
 	}
 
