@@ -234,8 +234,12 @@ func (e *Engine) retrainingDue(t *txn, p RetrainPolicy, model string) (bool, str
 	if e.DB.Now().Sub(last) < p.Every {
 		return false, "", nil
 	}
+	every := p.Every.String()
+	if p.Every%(24*time.Hour) == 0 {
+		every = fmt.Sprintf("%d days", p.Every/(24*time.Hour))
+	}
 	return true, fmt.Sprintf("scheduled retraining is due: %s %s, and the schedule is every %s",
-		since, last.UTC().Format(time.RFC3339), p.Every), nil
+		since, last.UTC().Format(time.RFC3339), every), nil
 }
 
 // reportNote is the Markdown that a request opened by a report posts
@@ -324,7 +328,11 @@ func (e *Engine) attachDrift(t *txn, in driftIntake, req store.Request, decision
 	decision.Outcome, decision.Request, decision.IssueURL = DriftReportAttached, fmt.Sprintf("R-%d", req.ID), req.IssueURL
 	decision.Message = fmt.Sprintf("%s for %s, but retraining request %s is open already, so the report was added to it.",
 		capitalize(in.Summary), in.Model, req.Label())
-	return decision, e.comment(t, req, "Drift is still detected.\n\n"+in.Note)
+	header := "Drift is still detected."
+	if !in.Drifted {
+		header = "No feature drifted, but the scheduled retraining date has passed again while this request is open."
+	}
+	return decision, e.comment(t, req, header+"\n\n"+in.Note)
 }
 
 func withRequest(scores []store.DriftScore, id int64) []store.DriftScore {

@@ -206,6 +206,25 @@ func TestScheduledRetrainingIsDue(t *testing.T) {
 	assert.Empty(t, due.Drifted)
 	require.Len(t, due.Reasons, 1)
 	assert.Contains(t, due.Reasons[0], "scheduled retraining is due: the first drift report arrived 2026-12-01T00:00:00Z")
+
+	h.handle(bot.IssueOpened{RequestID: h.requestID(due.Request), Number: 1, URL: retrainIssueURL})
+	advance(32 * 24 * time.Hour)
+	h.command("olga", "reject #1 not needed")
+	advance(40 * 24 * time.Hour)
+	assert.Equal(t, bot.DriftNotDetected, h.report(driftReport(0.08), policy).Outcome,
+		"the schedule starts again from the last request")
+
+	advance(62 * 24 * time.Hour)
+	next := h.report(driftReport(0.09), policy)
+	assert.Equal(t, bot.DriftRequestOpened, next.Outcome)
+	assert.Contains(t, next.Reasons[0], "the last retraining request opened 2027-01-01T00:00:00Z, and the schedule is every 30 days")
+
+	advance(93 * 24 * time.Hour)
+	mark := h.queue.mark()
+	h.handle(bot.IssueOpened{RequestID: h.requestID(next.Request), Number: 2, URL: "https://github.example/acme/ml-requests/issues/2"})
+	again := h.report(driftReport(0.1), policy)
+	assert.Equal(t, bot.DriftReportAttached, again.Outcome, "the open request takes the next due report")
+	assertHasComment(t, jobsOf[bot.CommentArgs](h.queue, mark), "No feature drifted, but the scheduled retraining date has passed again")
 }
 
 func TestRetrainingActionsChain(t *testing.T) {
