@@ -18,8 +18,8 @@ import (
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/config"
-	"github.com/sopbot/sopbot/internal/demo"
 	"github.com/sopbot/sopbot/integrations/mlflow"
+	"github.com/sopbot/sopbot/internal/demo"
 	"github.com/sopbot/sopbot/sop"
 )
 
