@@ -21,6 +21,7 @@ func (f *Fake) routes() map[string]handler {
 		"GET registered-models/alias":          f.getByAlias,
 		"POST registered-models/alias":         f.setAlias,
 		"GET registered-models/get":            f.getRegisteredModel,
+		"GET registered-models/search":         f.searchRegisteredModels,
 		"GET runs/get":                         f.getRun,
 		"GET artifacts/list":                   f.listArtifacts,
 		"GET experiments/get-by-name":          f.getExperimentByName,
