@@ -158,7 +158,7 @@ func (e *Engine) judgeTick(t *txn, req store.Request, s *sop.SOP, sec sop.Sectio
 	if check, ok := s.Binding.Checks[key]; ok && items[key].CheckState != CheckNotApplicable {
 		return verdict{reason: fmt.Sprintf("sopbot ticks this box itself when its check (%s) passes.", check)}, nil
 	}
-	if action, ok := actionTicks(s)[key]; ok {
+	if action, ok := actionTicks(s)[key]; ok && items[key].CheckState != CheckNotApplicable {
 		return verdict{reason: fmt.Sprintf("sopbot ticks this box itself when `%s` succeeds.", action)}, nil
 	}
 	members, requesterMay, botOnly, _ := s.TickMembers(sec)

@@ -294,8 +294,13 @@ func (e *Engine) findRequest(t *txn, ref RequestRef) (store.Request, error) {
 	return req, err
 }
 
-// isRequester reports whether the actor opened the request.
+// isRequester reports whether actor opened req. Nobody is the requester of
+// a request the bot opened, even a GitHub user whose login is the bot's
+// audit name.
 func isRequester(req store.Request, actor Actor) bool {
+	if req.RequesterLogin == BotActor {
+		return false
+	}
 	if actor.Login != "" && strings.EqualFold(actor.Login, req.RequesterLogin) {
 		return true
 	}

@@ -39,6 +39,9 @@ type InfraFinished struct {
 	Result    string   // JSON for the audit trail and the records
 	Error     string   // what failed, for a failure
 	Ticks     []string // items to tick; nil ticks every item the rule names
+	// Progress, when set, replaces the saved progress, so a retry of a
+	// failed action knows what its last attempt left behind.
+	Progress string
 }
 
 func (InfraFinished) eventName() string { return "infra_finished" }
@@ -213,6 +216,11 @@ func (e *Engine) handleInfraFinished(t *txn, ev InfraFinished) error {
 	if err := e.DB.ReleaseTarget(t.ctx, t.tx, run.Target, req.ID, ev.Action); err != nil {
 		return err
 	}
+	if ev.Progress != "" {
+		if err := e.DB.SaveActionProgress(t.ctx, t.tx, req.ID, ev.Action, ev.Progress); err != nil {
+			return err
+		}
+	}
 	if !ev.Succeeded {
 		return e.actionFailed(t, &req, s, ev)
 	}
@@ -230,6 +238,9 @@ func (e *Engine) handleInfraFinished(t *txn, ev InfraFinished) error {
 		ticks = rule.Ticks
 	}
 	if err := e.tickAsBot(t, req, rule, ticks, "`"+ev.Action+"` succeeded"); err != nil {
+		return err
+	}
+	if err := e.releaseUnticked(t, req, rule, ticks); err != nil {
 		return err
 	}
 	if err := e.comment(t, req, "✅ "+ev.Summary); err != nil {
@@ -290,6 +301,25 @@ func (e *Engine) tickAsBot(t *txn, req store.Request, rule sop.ActionRule, keys 
 	return e.enqueue(t, SyncItemsArgs{RequestID: req.ID, Keys: changed})
 }
 
+// releaseUnticked hands the items of an action's rule that its result did
+// not tick, such as a smoke test with no smoke check configured, to the
+// people the section names, as a check that cannot decide does.
+func (e *Engine) releaseUnticked(t *txn, req store.Request, rule sop.ActionRule, ticked []string) error {
+	done := map[string]bool{}
+	for _, key := range ticked {
+		done[key] = true
+	}
+	for _, key := range rule.Ticks {
+		if done[key] {
+			continue
+		}
+		if err := e.DB.SetCheckState(t.ctx, t.tx, req.ID, key, CheckNotApplicable); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // retryActions requeues a request's failed actions.
 func (e *Engine) retryActions(t *txn, c CommandIssued, req store.Request, s *sop.SOP) error {
 	runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
@@ -298,7 +328,7 @@ func (e *Engine) retryActions(t *txn, c CommandIssued, req store.Request, s *sop
 	}
 	var failed []string
 	for _, rule := range s.Binding.Actions {
-		if runs[rule.Name].State == store.RunFailed {
+		if run := runs[rule.Name]; run.State == store.RunFailed {
 			failed = append(failed, rule.Name)
 		}
 	}

@@ -81,7 +81,8 @@ func (in ActionInput) ResultOf(action string, v any) error {
 // StepResult is the outcome of one step.
 type StepResult struct {
 	// Wait, when positive, asks for another step after it; Progress is
-	// saved for that step.
+	// saved for that step. Progress given with the end of the action is
+	// saved too, for the first step of a retry.
 	Wait     time.Duration
 	Progress any
 	// Notice, when set with a Wait, is posted on the issue in the same
@@ -111,14 +112,20 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 		return w.outcome(job.Kind, attrs, err)
 	}
 	attrs = append(attrs, "sop", req.SOPID)
-	if req.Terminal() {
-		return nil
-	}
 	var run store.ActionRun
 	var runs map[string]store.ActionRun
 	var holder store.LockHolder
 	err = w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
+		// The request is read again in the transaction that takes the lock,
+		// so a cancel that commits first is seen and a lock is never taken
+		// for an ended request.
+		current, err := w.Engine.DB.GetRequest(ctx, tx, req.ID)
+		if err != nil {
+			return err
+		}
+		if current.Terminal() {
+			return nil
+		}
 		if runs, err = w.Engine.DB.ActionRuns(ctx, tx, req.ID); err != nil {
 			return err
 		}
@@ -185,8 +192,16 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 	}
 	w.Metrics.Action(run.Action, outcome, time.Since(started))
 	w.Log.Info("action finished", append(attrs, "outcome", outcome)...)
-	return w.finishInfra(ctx, InfraFinished{RequestID: req.ID, Action: run.Action, Succeeded: result.Failed == "",
-		Summary: result.Summary, Result: string(data), Error: result.Failed, Ticks: result.Ticks})
+	finished := InfraFinished{RequestID: req.ID, Action: run.Action, Succeeded: result.Failed == "",
+		Summary: result.Summary, Result: string(data), Error: result.Failed, Ticks: result.Ticks}
+	if result.Progress != nil {
+		progress, err := json.Marshal(result.Progress)
+		if err != nil {
+			return err
+		}
+		finished.Progress = string(progress)
+	}
+	return w.finishInfra(ctx, finished)
 }
 
 func (w *Workers) finishInfra(ctx context.Context, ev InfraFinished) error {

@@ -84,6 +84,9 @@ func (w *Workers) Sweep(ctx context.Context) error {
 			w.Log.Warn("sweep of request failed", "request_id", req.ID, "sop", req.SOPID, "issue", req.IssueNumber, "error", err)
 		}
 	}
+	if err := w.sweepStaleActions(ctx); err != nil {
+		w.Log.Warn("sweep of infra actions failed", "error", err)
+	}
 	return w.closeOrphans(ctx)
 }
 

@@ -122,6 +122,20 @@ type feastApply struct{ Deps }
 type feastProgress struct {
 	Job string    `json:"job"`
 	End time.Time `json:"end"`
+	// Attempt counts the Jobs this action created; Failed marks that the
+	// last one failed, so a retry creates the next instead of reading the
+	// failed one again.
+	Attempt int  `json:"attempt"`
+	Failed  bool `json:"failed,omitempty"`
+}
+
+// attemptName names the Job or run of an attempt: the first keeps the
+// plain name, later ones add "-2", "-3" and so on.
+func attemptName(name string, attempt int, sep string) string {
+	if attempt <= 1 {
+		return name
+	}
+	return fmt.Sprintf("%s%s%d", name, sep, attempt)
 }
 
 func (a feastApply) spec(req store.Request) (kube.FeastSpec, error) {
@@ -157,14 +171,17 @@ func (a feastApply) Step(ctx context.Context, in bot.ActionInput) (bot.StepResul
 	if err := in.Progress(&p); err != nil {
 		return bot.StepResult{}, err
 	}
-	if p.Job == "" {
+	if p.Job == "" || p.Failed {
 		// The end time of materialize-incremental is fixed on the first
-		// step and kept in the progress, so a retry creates the same Job.
+		// step of an attempt and kept in the progress, so a rerun after a
+		// crash creates the same Job.
+		attempt := p.Attempt + 1
 		job := kube.FeastJob(spec, in.Now)
+		job.Name = attemptName(job.Name, attempt, "-")
 		if _, err := a.Kube.RunJob(ctx, job); err != nil {
 			return bot.StepResult{}, kubeErr(err)
 		}
-		p = feastProgress{Job: job.Name, End: in.Now.UTC()}
+		p = feastProgress{Job: job.Name, End: in.Now.UTC(), Attempt: attempt}
 		return bot.StepResult{Wait: a.Poll, Progress: p}, nil
 	}
 	state, err := a.Kube.JobStatus(ctx, spec.Namespace, p.Job)
@@ -182,7 +199,8 @@ func (a feastApply) Step(ctx context.Context, in bot.ActionInput) (bot.StepResul
 		spec.Namespace, p.Job, p.End.Format("2006-01-02T15:04:05"), jobOutcome(state), state.Message, codeBlock(tail))
 	res := map[string]any{"job": p.Job, "namespace": spec.Namespace, "succeeded": state.Succeeded, "reason": state.Reason}
 	if !state.Succeeded {
-		return bot.StepResult{Failed: fmt.Sprintf("job %s failed: %s", p.Job, state.Reason), Summary: report, Result: res}, nil
+		p.Failed = true
+		return bot.StepResult{Failed: fmt.Sprintf("job %s failed: %s", p.Job, state.Reason), Summary: report, Result: res, Progress: p}, nil
 	}
 	return bot.StepResult{Summary: report, Result: res}, nil
 }
@@ -199,6 +217,10 @@ type kfpInitialRun struct{ Deps }
 type runProgress struct {
 	RunID   string    `json:"run_id"`
 	Started time.Time `json:"started"`
+	// Attempt counts the runs this action submitted; Failed marks that the
+	// last one ended without success, so a retry submits the next.
+	Attempt int  `json:"attempt"`
+	Failed  bool `json:"failed,omitempty"`
 }
 
 func (a kfpInitialRun) request(in bot.ActionInput) (kfp.RunRequest, error) {
@@ -241,16 +263,23 @@ func (a kfpInitialRun) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 	if err := in.Progress(&p); err != nil {
 		return bot.StepResult{}, err
 	}
-	if p.RunID == "" {
+	if p.RunID == "" || p.Failed {
 		r, err := a.request(in)
 		if err != nil {
 			return bot.StepResult{}, err
 		}
+		attempt := p.Attempt + 1
+		r.DisplayName = attemptName(r.DisplayName, attempt, " attempt ")
 		run, _, err := a.KFP.EnsureRun(ctx, r)
 		if err != nil {
 			return bot.StepResult{}, kfpErr(err)
 		}
-		p = runProgress{RunID: run.ID, Started: in.Now}
+		// A run found by its name is adopted only if the bot submitted it
+		// for this request.
+		if owner, _ := run.Parameters["request"].(string); owner != "" && owner != requestKey(in.Request) {
+			return bot.StepResult{}, permanent("KFP run %s named %q was submitted for %s, not %s; rename or archive it, then retry", run.ID, r.DisplayName, owner, requestKey(in.Request))
+		}
+		p = runProgress{RunID: run.ID, Started: in.Now, Attempt: attempt}
 		return bot.StepResult{Wait: a.Poll, Progress: p,
 			Notice: fmt.Sprintf("submitted the initial training run [%s](%s); the bot reports when it ends.", run.ID, a.KFP.RunURL(run.ID))}, nil
 	}
@@ -262,7 +291,8 @@ func (a kfpInitialRun) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 	res := map[string]any{"run_id": run.ID, "state": run.State, "url": a.KFP.RunURL(run.ID)}
 	if !kfp.Terminal(run.State) {
 		if timeout := a.Onboarding.InitialRun.TimeoutDuration(); in.Now.Sub(p.Started) > timeout {
-			return bot.StepResult{Failed: fmt.Sprintf("run %s is still %s after %s", run.ID, run.State, timeout), Result: res}, nil
+			p.Failed = true
+			return bot.StepResult{Failed: fmt.Sprintf("run %s is still %s after %s", run.ID, run.State, timeout), Result: res, Progress: p}, nil
 		}
 		return bot.StepResult{Wait: a.Poll}, nil
 	}
@@ -271,7 +301,8 @@ func (a kfpInitialRun) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 		if run.Error != "" {
 			msg += ": " + run.Error
 		}
-		return bot.StepResult{Failed: msg, Summary: "Initial training run " + link + " ended **" + run.State + "**.", Result: res}, nil
+		p.Failed = true
+		return bot.StepResult{Failed: msg, Summary: "Initial training run " + link + " ended **" + run.State + "**.", Result: res, Progress: p}, nil
 	}
 	return bot.StepResult{Summary: fmt.Sprintf("Initial training run %s **succeeded**; every component ran. Check that its metrics and artifacts appear in MLflow (step 6).", link), Result: res}, nil
 }

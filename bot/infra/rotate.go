@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -177,6 +179,11 @@ func (a secretRepoint) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 	if err != nil {
 		return bot.StepResult{}, kubeErr(err)
 	}
+	// The inventory names the secret the deployment reads from now on, so
+	// a rotation cancelled later, during the wait, leaves it right.
+	if err := a.setCurrent(ctx, r, r.New); err != nil {
+		return bot.StepResult{}, err
+	}
 	return bot.StepResult{
 		Summary: fmt.Sprintf("Deployment `%s/%s` now reads `%s` instead of `%s`: %s.", r.Namespace, r.Deployment, r.New, r.Old, strings.Join(result.Refs, "; ")),
 		Result:  map[string]any{"deployment": r.Deployment, "from": r.Old, "to": r.New, "refs": result.Refs, "already_done": result.AlreadyDone},
@@ -196,7 +203,7 @@ func (a rolloutVerify) Plan(ctx context.Context, in bot.ActionInput) (string, er
 	}
 	text := fmt.Sprintf("# watch the rollout of deployments/%s in namespace %s (at most %s)\n", r.Deployment, r.Namespace, a.Rotation.RolloutTimeoutDuration())
 	if r.SmokeURL != "" {
-		text += "GET " + r.SmokeURL + " (smoke check; any status but 2xx rolls back)\n"
+		text += "GET " + printableURL(r.SmokeURL) + " (smoke check; any status but 2xx rolls back)\n"
 	}
 	return text + fmt.Sprintf("# on failure: point deployments/%s back at secrets/%s\n", r.Deployment, r.Old), nil
 }
@@ -210,11 +217,19 @@ func (a rolloutVerify) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 	if err := in.Progress(&p); err != nil {
 		return bot.StepResult{}, err
 	}
-	if p.Since.IsZero() {
-		// A retry after a rollback points the deployment at the new
-		// secret again before it watches; otherwise this changes nothing.
+	reads, err := a.readsSecret(ctx, r, r.New)
+	if err != nil {
+		return bot.StepResult{}, kubeErr(err)
+	}
+	if p.Since.IsZero() || !reads {
+		// A retry after a rollback, or a rerun after a crash that followed
+		// one, points the deployment at the new secret again and starts a
+		// fresh wait; otherwise this changes nothing.
 		if _, err := a.Kube.Repoint(ctx, r.Namespace, r.Deployment, r.Old, r.New, requestKey(in.Request)); err != nil {
 			return bot.StepResult{}, kubeErr(err)
+		}
+		if err := a.setCurrent(ctx, r, r.New); err != nil {
+			return bot.StepResult{}, err
 		}
 		return bot.StepResult{Wait: time.Second, Progress: rolloutProgress{Since: in.Now}}, nil
 	}
@@ -238,7 +253,7 @@ func (a rolloutVerify) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 		if err := a.smoke(ctx, r.SmokeURL); err != nil {
 			return a.rollBack(ctx, in, r, res, "the smoke check failed: "+err.Error())
 		}
-		summary += fmt.Sprintf(" The smoke check `GET %s` passed.", r.SmokeURL)
+		summary += fmt.Sprintf(" The smoke check `GET %s` passed.", printableURL(r.SmokeURL))
 		ticks = append(ticks, "s3-3")
 	} else {
 		summary += " No smoke check is configured for this secret (`rotation.secrets[].smokeURL`), so the smoke test stays with people."
@@ -253,14 +268,68 @@ func (a rolloutVerify) smoke(ctx context.Context, url string) error {
 	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return err
+		// The client's error quotes the URL, which may carry credentials.
+		return fmt.Errorf("GET %s failed: %s", printableURL(url), strings.ReplaceAll(err.Error(), url, printableURL(url)))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("GET %s returned %s", url, resp.Status)
+		return fmt.Errorf("GET %s returned %s", printableURL(url), resp.Status)
 	}
 	return nil
+}
+
+// printableURL drops a URL's password and query, which may hold
+// credentials, before it is shown on an issue or in a log.
+func printableURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "<invalid URL>"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u.Redacted()
+}
+
+// readsSecret reports whether the deployment's pod template references
+// the secret name anywhere: env, envFrom, volumes or projected volumes.
+func (d Deps) readsSecret(ctx context.Context, r rotation, name string) (bool, error) {
+	dep, err := d.KubeAPI.AppsV1().Deployments(r.Namespace).Get(ctx, r.Deployment, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	spec := dep.Spec.Template.Spec
+	for _, c := range append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...) {
+		for _, env := range c.Env {
+			if ref := env.ValueFrom; ref != nil && ref.SecretKeyRef != nil && ref.SecretKeyRef.Name == name {
+				return true, nil
+			}
+		}
+		for _, from := range c.EnvFrom {
+			if from.SecretRef != nil && from.SecretRef.Name == name {
+				return true, nil
+			}
+		}
+	}
+	for _, v := range spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == name {
+			return true, nil
+		}
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil && src.Secret.Name == name {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
+// setCurrent records which Kubernetes secret holds the inventory's secret.
+func (d Deps) setCurrent(ctx context.Context, r rotation, current string) error {
+	return d.DB.InTx(ctx, func(tx *sql.Tx) error {
+		return d.DB.SetSecretCurrent(ctx, tx, r.Namespace, r.Name, current)
+	})
 }
 
 // rollBack points the deployment back at the old secret and fails the
@@ -269,9 +338,15 @@ func (a rolloutVerify) rollBack(ctx context.Context, in bot.ActionInput, r rotat
 	if _, err := a.Kube.Repoint(ctx, r.Namespace, r.Deployment, r.New, r.Old, requestKey(in.Request)); err != nil {
 		return bot.StepResult{}, fmt.Errorf("%s, and pointing the deployment back at %s failed: %w", why, r.Old, err)
 	}
+	if err := a.setCurrent(ctx, r, r.Old); err != nil {
+		return bot.StepResult{}, err
+	}
 	res["rolled_back"] = true
 	return bot.StepResult{
-		Failed:  why,
+		// A retry starts over: it points the deployment at the new secret
+		// again and waits for that rollout.
+		Progress: rolloutProgress{},
+		Failed:   why,
 		Summary: fmt.Sprintf("Deployment `%s/%s` points at the old secret `%s` again. The new secret `%s` stays for a retry.", r.Namespace, r.Deployment, r.Old, r.New),
 		Result:  res,
 	}, nil

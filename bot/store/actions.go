@@ -206,3 +206,17 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// LiveInfraJob reports whether a job of one action of a request is
+// waiting, snoozed, retrying, or running and attempted after since.
+func (db *DB) LiveInfraJob(ctx context.Context, requestID int64, action string, since time.Time) (bool, error) {
+	var n int
+	err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'infra_action'
+		AND json_extract(json(args), '$.request_id') = ? AND json_extract(json(args), '$.action') = ?
+		AND (state IN ('available', 'scheduled', 'retryable', 'pending')
+		     OR (state = 'running' AND attempted_at > ?))`, requestID, action, riverTime(since)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("checking the jobs of action %s of request %d: %w", action, requestID, err)
+	}
+	return n > 0, nil
+}

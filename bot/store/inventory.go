@@ -124,6 +124,17 @@ func (db *DB) RecordRotation(ctx context.Context, tx *sql.Tx, namespace, name, c
 	return nil
 }
 
+// SetSecretCurrent records which Kubernetes secret holds a secret of the
+// inventory now, keeping its rotation date; a secret not yet in the
+// inventory is left alone.
+func (db *DB) SetSecretCurrent(ctx context.Context, tx *sql.Tx, namespace, name, current string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE secrets SET current = ? WHERE namespace = ? AND name = ?`, current, namespace, name)
+	if err != nil {
+		return fmt.Errorf("recording the current secret of %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}
+
 // GetSecret returns one secret of the inventory.
 func (db *DB) GetSecret(ctx context.Context, q Querier, namespace, name string) (Secret, error) {
 	secrets, err := db.querySecrets(ctx, q, `WHERE namespace = ? AND name = ?`, namespace, name)

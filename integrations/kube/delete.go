@@ -100,6 +100,11 @@ func (c *Client) checkDeletable(ctx context.Context, secret *corev1.Secret, requ
 			users = append(users, fmt.Sprintf("deployments/%s (%s)", d.Name, strings.Join(refs, ", ")))
 		}
 	}
+	workloads, err := c.workloadsUsing(ctx, secret.Namespace, secret.Name)
+	if err != nil {
+		return err
+	}
+	users = append(users, workloads...)
 	if len(users) > 0 {
 		sort.Strings(users)
 		return permanentf("%s is still referenced by %s; repoint them before deleting it", ref, strings.Join(users, "; "))
@@ -134,4 +139,49 @@ func withoutValues(secret *corev1.Secret) *corev1.Secret {
 	}
 	copied.StringData = nil
 	return copied
+}
+
+// workloadsUsing lists the StatefulSets, DaemonSets, CronJobs and
+// unfinished Jobs in namespace whose pod templates reference the secret
+// name: a CronJob between runs or a StatefulSet scaled to zero has no pod
+// that would show it.
+func (c *Client) workloadsUsing(ctx context.Context, namespace, name string) ([]string, error) {
+	var users []string
+	add := func(kind, object string, spec *corev1.PodSpec) {
+		if refs := allSecretRefs(spec, name); len(refs) > 0 {
+			users = append(users, fmt.Sprintf("%s/%s (%s)", kind, object, strings.Join(refs, ", ")))
+		}
+	}
+	statefulSets, err := c.kube.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing statefulsets in namespace %s: %w", namespace, err)
+	}
+	for _, w := range statefulSets.Items {
+		add("statefulsets", w.Name, &w.Spec.Template.Spec)
+	}
+	daemonSets, err := c.kube.AppsV1().DaemonSets(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing daemonsets in namespace %s: %w", namespace, err)
+	}
+	for _, w := range daemonSets.Items {
+		add("daemonsets", w.Name, &w.Spec.Template.Spec)
+	}
+	cronJobs, err := c.kube.BatchV1().CronJobs(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing cronjobs in namespace %s: %w", namespace, err)
+	}
+	for _, w := range cronJobs.Items {
+		add("cronjobs", w.Name, &w.Spec.JobTemplate.Spec.Template.Spec)
+	}
+	jobs, err := c.kube.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing jobs in namespace %s: %w", namespace, err)
+	}
+	for _, w := range jobs.Items {
+		if jobState(&w).Done {
+			continue
+		}
+		add("jobs", w.Name, &w.Spec.Template.Spec)
+	}
+	return users, nil
 }
