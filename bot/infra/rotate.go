@@ -347,8 +347,8 @@ func (a rolloutVerify) rollBack(ctx context.Context, in bot.ActionInput, r rotat
 		// again and waits for that rollout.
 		Progress: rolloutProgress{},
 		Failed:   why,
-		Summary: fmt.Sprintf("Deployment `%s/%s` points at the old secret `%s` again. The new secret `%s` stays for a retry.", r.Namespace, r.Deployment, r.Old, r.New),
-		Result:  res,
+		Summary:  fmt.Sprintf("Deployment `%s/%s` points at the old secret `%s` again. The new secret `%s` stays for a retry.", r.Namespace, r.Deployment, r.Old, r.New),
+		Result:   res,
 	}, nil
 }
 
