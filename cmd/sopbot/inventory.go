@@ -216,7 +216,13 @@ func printPlans(cmd *cobra.Command, cfg config.Config, sopDir, sopID string, par
 	if err != nil {
 		return err
 	}
-	in := bot.ActionInput{Request: store.Request{ID: id, SOPID: s.ID, Params: checked}, Now: time.Now().UTC(), Runs: map[string]store.ActionRun{}}
+	if c.mlflow != nil {
+		if err := addRetrainActions(actions, cfg, db, c, appOptions{}); err != nil {
+			return err
+		}
+	}
+	now := time.Now().UTC()
+	in := bot.ActionInput{Request: store.Request{ID: id, SOPID: s.ID, Params: checked, CreatedAt: now}, Now: now, Runs: map[string]store.ActionRun{}}
 	out := cmd.OutOrStdout()
 	for _, rule := range s.Binding.Actions {
 		fmt.Fprintf(out, "### %s (after %v, target %s)\n", rule.Name, rule.After, s.RenderTemplate(rule.Target, checked))
