@@ -11,6 +11,7 @@ import (
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/evidence/scan"
 	"github.com/sopbot/sopbot/integrations/kfp"
 	"github.com/sopbot/sopbot/integrations/kube"
 )
@@ -194,6 +195,11 @@ func (a feastApply) Step(ctx context.Context, in bot.ActionInput) (bot.StepResul
 	tail, err := a.Kube.LogTail(ctx, spec.Namespace, p.Job, 20)
 	if err != nil {
 		tail = "log unavailable: " + err.Error()
+	}
+	// The log goes on the issue, so credentials a feature store prints,
+	// such as a connection string, are replaced first.
+	if redacted, n := scan.RedactSecrets(tail); n > 0 {
+		tail = redacted + fmt.Sprintf("\n(sopbot replaced %d credential(s) in this log)", n)
 	}
 	report := fmt.Sprintf("Job `%s/%s` (`feast apply`, then `feast materialize-incremental %s`): **%s** (%s).\n\nLast lines of its log:\n%s",
 		spec.Namespace, p.Job, p.End.Format("2006-01-02T15:04:05"), jobOutcome(state), state.Message, codeBlock(tail))
