@@ -19,8 +19,8 @@ import (
 
 // Scheduler fires the bot's recurring work from the schedules table: the
 // review issues of the SOPs' Review Cadence lines, the project-inventory
-// and orphaned-model audits, the secret rotation check, and the reminders
-// of checklist items' waiting windows.
+// and orphaned-model audits, the secret rotation check, the retraining
+// check, and the reminders of checklist items' waiting windows.
 //
 // A periodic River job calls Tick. The queue runs only on the leader, so
 // one instance ticks. Each firing advances the schedule's next_at in the
@@ -46,6 +46,8 @@ type ScheduleSettings struct {
 	Schedules config.Schedules
 	// Kinds is the rotation policy of each kind of secret.
 	Kinds map[string]config.SecretKind
+	// Retraining is the retraining policy of each model, by name.
+	Retraining map[string]config.RetrainingModel
 	// RepositoryURL is the web address of the repository the issues open
 	// in, for links.
 	RepositoryURL string
@@ -58,6 +60,7 @@ type ScheduleSettings struct {
 func NewScheduler(engine *Engine, settings ScheduleSettings, runs RunSearcher, models ModelSearcher, log *slog.Logger) *Scheduler {
 	s := &Scheduler{Engine: engine, Runs: runs, Models: models, Log: log, settings: settings}
 	s.plan = planSchedules(engine.Library.SOPs(), settings.Schedules, runs != nil, models != nil)
+	s.plan.schedules = append(s.plan.schedules, retrainingSchedule(settings)...)
 	s.LogPlan()
 	return s
 }
@@ -65,7 +68,7 @@ func NewScheduler(engine *Engine, settings ScheduleSettings, runs RunSearcher, m
 // ScheduleSettingsOf takes the scheduler's settings from the configuration.
 func ScheduleSettingsOf(cfg config.Config) ScheduleSettings {
 	return ScheduleSettings{
-		Schedules: cfg.Schedules, Kinds: cfg.Rotation.Kinds,
+		Schedules: cfg.Schedules, Kinds: cfg.Rotation.Kinds, Retraining: cfg.Retraining.Models,
 		RepositoryURL: repositoryWebURL(cfg.GitHub.BaseURL, cfg.GitHub.Repository), MLflowUIURL: cfg.MLflow.UIURL,
 	}
 }
@@ -117,6 +120,9 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	var rows []store.Schedule
 	err := s.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.addSchedules(ctx, tx, now); err != nil {
+			return err
+		}
+		if err := s.addRetrainingModels(ctx, tx, now); err != nil {
 			return err
 		}
 		var err error
@@ -288,6 +294,7 @@ func registerScheduleWorkers(w *Workers, workers *river.Workers) {
 	river.AddWorker(workers, counted(w, w.inventoryAudit))
 	river.AddWorker(workers, counted(w, w.modelAudit))
 	river.AddWorker(workers, counted(w, w.secretRotationCheck))
+	river.AddWorker(workers, counted(w, w.retrainingCheck))
 }
 
 func (w *Workers) scheduleTick(ctx context.Context, _ *river.Job[ScheduleTickArgs]) error {

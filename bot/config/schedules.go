@@ -9,8 +9,9 @@ import (
 )
 
 // Schedules configures the bot's recurring work: the review issues of the
-// SOPs' Review Cadence lines, the audits, the secret rotation check and
-// the reminders of waiting windows. Every period is counted in UTC.
+// SOPs' Review Cadence lines, the audits, the secret rotation check, the
+// retraining check and the reminders of waiting windows. Every period is
+// counted in UTC.
 type Schedules struct {
 	// Tick is how often the scheduler looks for due work, as a Go
 	// duration; "1m" by default.
@@ -27,6 +28,10 @@ type Schedules struct {
 	// SecretRotation opens an SOP-04 request for each secret of the
 	// inventory that is older than its kind's rotation.kinds maxAgeDays.
 	SecretRotation SecretRotationCheck `json:"secretRotation"`
+	// Retraining opens, once a day, an SOP-03 request for each model of
+	// retraining.models whose every period has passed since its last
+	// retraining request.
+	Retraining Switch `json:"retraining"`
 	// Windows configures the waiting windows of checklist items, such as
 	// SOP-02's 24-hour monitoring window.
 	Windows Windows `json:"windows"`

@@ -92,6 +92,10 @@ func trigger(req store.Request, r DriftRecordResult) string {
 	switch {
 	case req.RequesterLogin != bot.BotActor:
 		return fmt.Sprintf("@%s opened it with `/mlops retrain`; the newest drift report, of %s, is below", req.RequesterLogin, at)
+	case r.Source == "latest":
+		// A request the bot opened with no report attached comes from the
+		// retraining check, since a report that opens one is attached to it.
+		return fmt.Sprintf("sopbot's retraining check opened it because the scheduled retraining date had passed, without drift; the newest drift report, of %s, is below", at)
 	case len(r.Drifted) > 0:
 		return fmt.Sprintf("the drift report of %s found %d of %d feature(s) drifted: %s", at, len(r.Drifted), r.Features, strings.Join(r.Drifted, ", "))
 	}

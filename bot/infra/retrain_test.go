@@ -218,6 +218,18 @@ func TestDriftRecordForScheduleSaysSo(t *testing.T) {
 	assert.Contains(t, result.Summary, "the scheduled retraining date had passed")
 }
 
+func TestDriftRecordForRetrainingCheckUsesLatestReport(t *testing.T) {
+	e := newRetrainEnv(t, bot.BotActor)
+	e.storeScores(retrainOpened.Add(-24*time.Hour), 0, store.DriftScore{Feature: "tokens", PSI: ptr(0.07)})
+
+	result := e.finish(bot.ActionDriftRecord)
+	assert.Empty(t, result.Failed)
+	assert.Contains(t, result.Summary, "sopbot's retraining check opened it because the scheduled retraining date had passed, without drift; "+
+		"the newest drift report, of 2026-12-03T09:30:00Z, is below")
+	assert.Contains(t, result.Summary, "| `tokens` | — | — | 0.07 | — | no |")
+	assert.Equal(t, "latest", result.Result.(infra.DriftRecordResult).Source)
+}
+
 func TestDriftRecordWithoutScoresFails(t *testing.T) {
 	e := newRetrainEnv(t, "alice")
 	result := e.finish(bot.ActionDriftRecord)
