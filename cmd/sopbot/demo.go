@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/internal/demo"
 )
 
@@ -24,6 +25,7 @@ var demoScenarios = []struct {
 }{
 	{"onboard", "SOP-01", "the project has its namespace, experiment, feature job, training run and inventory entry"},
 	{"promote", "SOP-02", "the model was promoted, tagged and announced, and the issue is closed"},
+	{"drift", "SOP-03", "drift opened the retraining, its pipeline ran once, the retrained version was promoted through SOP-02 and became the drift reference"},
 	{"rotate", "SOP-04", "the secret was rotated, the old one deleted after the wait, and no value was written anywhere"},
 }
 
@@ -107,6 +109,7 @@ func runDemo(ctx context.Context, out, logs io.Writer, keep bool, scenarios []st
 	defer fakes.Close()
 
 	cfg := fakes.Config(filepath.Join(dir, "sopbot.db"))
+	cfg.Retraining.APIToken = config.Secret(fakes.DriftToken)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -149,6 +152,8 @@ func runDemo(ctx context.Context, out, logs io.Writer, keep bool, scenarios []st
 				err = s.RunOnboarding(ctx)
 			case "promote":
 				err = s.Run(ctx)
+			case "drift":
+				err = s.RunDrift(ctx)
 			case "rotate":
 				err = s.RunRotation(ctx, captured.snapshot())
 			}

@@ -116,12 +116,16 @@ func TestDemoBinaryPasses(t *testing.T) {
 	assert.Contains(t, string(out), "already open")
 	assert.Contains(t, string(out), "onboard (SOP-01): the project has its namespace")
 	assert.Contains(t, string(out), "promote (SOP-02): the model was promoted")
+	assert.Contains(t, string(out), "drift (SOP-03): drift opened the retraining")
+	assert.Contains(t, string(out), "ok   the registered model's reference tag is")
+	assert.Less(t, strings.Index(string(out), "######## promote"), strings.Index(string(out), "######## drift"), "drift runs after promote")
+	assert.Less(t, strings.Index(string(out), "######## drift"), strings.Index(string(out), "######## rotate"), "drift runs before rotate")
 	assert.Contains(t, string(out), "rotate (SOP-04): the secret was rotated")
 	assert.Contains(t, string(out), "ok   the old value appears in no issue, comment, Slack message, audit row or log line")
 
 	out, err = exec.Command(bin, "demo", "promote", "nosuch").CombinedOutput()
 	require.Error(t, err)
-	assert.Contains(t, string(out), `unknown scenario "nosuch": use one of onboard, promote, rotate`)
+	assert.Contains(t, string(out), `unknown scenario "nosuch": use one of onboard, promote, drift, rotate`)
 }
 
 func TestServeReportsEveryMissingSetting(t *testing.T) {

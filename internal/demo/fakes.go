@@ -1,6 +1,6 @@
-// Package demo runs the model-promotion SOP end to end against in-process
-// fakes of GitHub, Slack and MLflow: the `sopbot demo` command and the
-// end-to-end test share it.
+// Package demo runs the SOPs end to end against in-process fakes of
+// GitHub, Slack, MLflow and Kubeflow Pipelines and an in-memory Kubernetes
+// cluster: the `sopbot demo` command and the end-to-end tests share it.
 package demo
 
 import (
@@ -46,10 +46,11 @@ type Person struct {
 	Role  string // the role member they hold, "" for none
 }
 
-// People are the demo's users: a requester, two reviewers, two approvers
-// and someone who holds no role for the promotion; the onboarding's
-// approvers; and the rotation's executor, reviewer and approver.
-var People = struct{ Alice, Bob, Carol, Dana, Erin, Mallory, Frank, Gina, Hank, Ivy Person }{
+// People are the demo's users. The promotion has a requester, two
+// reviewers, two approvers and someone who holds no role. The onboarding
+// has its two approvers, the rotation its executor, reviewer and approver,
+// and the retraining the ML engineer on call, who reviews it.
+var People = struct{ Alice, Bob, Carol, Dana, Erin, Mallory, Frank, Gina, Hank, Ivy, Judy Person }{
 	Alice:   Person{"alice", "U0ALICE", ""},
 	Bob:     Person{"bob", "U0BOB", "ML platform engineer"},
 	Carol:   Person{"carol", "U0CAROL", "senior data scientist"},
@@ -60,11 +61,12 @@ var People = struct{ Alice, Bob, Carol, Dana, Erin, Mallory, Frank, Gina, Hank, 
 	Gina:    Person{"gina", "U0GINA", "security officer"},
 	Hank:    Person{"hank", "U0HANK", "Platform engineer"},
 	Ivy:     Person{"ivy", "U0IVY", "Security engineer"},
+	Judy:    Person{"judy", "U0JUDY", "ML engineer on-call"},
 }
 
 func everyone() []Person {
 	p := People
-	return []Person{p.Alice, p.Bob, p.Carol, p.Dana, p.Erin, p.Mallory, p.Frank, p.Gina, p.Hank, p.Ivy}
+	return []Person{p.Alice, p.Bob, p.Carol, p.Dana, p.Erin, p.Mallory, p.Frank, p.Gina, p.Hank, p.Ivy, p.Judy}
 }
 
 // extraRoles are role members held by someone who already holds another:
@@ -85,9 +87,13 @@ type Fakes struct {
 	WebhookSecret []byte
 	SigningSecret []byte
 	BotToken      string
+	// DriftToken is the bearer token of the drift endpoint. Config leaves
+	// it out, so the caller that wants the endpoint sets
+	// retraining.apiToken to it.
+	DriftToken string
 }
 
-// StartFakes starts the three fakes with fresh random secrets.
+// StartFakes starts the fakes with fresh random secrets.
 func StartFakes() (*Fakes, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -98,6 +104,7 @@ func StartFakes() (*Fakes, error) {
 		WebhookSecret: []byte(randomHex(16)),
 		SigningSecret: []byte(randomHex(16)),
 		BotToken:      "xoxb-demo-" + randomHex(8),
+		DriftToken:    "drift-demo-" + randomHex(16),
 	}
 	f.GitHub, err = githubfake.New(githubfake.Options{
 		AppID: AppID, PublicKey: &key.PublicKey, InstallationID: InstallationID,
@@ -132,7 +139,10 @@ func (f *Fakes) Close() {
 	f.Smoke.Close()
 }
 
-// Config returns the bot's configuration for the fakes.
+// Config returns the bot's configuration for the fakes. It has no
+// retraining.apiToken, because a Secret encodes as a placeholder, and a
+// file written from the configuration with that placeholder fails
+// validation. Set it to DriftToken to serve the drift endpoint.
 func (f *Fakes) Config(database string) config.Config {
 	roles := map[string]config.Holders{}
 	var people []config.Person
@@ -168,6 +178,9 @@ func (f *Fakes) Config(database string) config.Config {
 			Feast:      config.Feast{Image: "feastdev/feature-server:0.40.1", Repository: "https://git.example/acme/feature-repo.git", Path: "feature_repo"},
 			InitialRun: config.Pipeline{PipelineID: "training-template", PipelineVersionID: "v1", Parameters: map[string]any{"sample_data": true}},
 		},
+		Retraining: config.Retraining{Models: map[string]config.RetrainingModel{Model: {
+			Pipeline: config.Pipeline{PipelineID: RetrainPipeline, PipelineVersionID: "v3", Parameters: map[string]any{"epochs": 5}},
+		}}},
 		Rotation: config.Rotation{
 			// The SOP waits 24 to 48 hours before it deletes the old
 			// secret; the demo waits two seconds.
