@@ -1,9 +1,13 @@
-// Package infra holds the infra actions that SOP-01 and SOP-04 name: the
-// onboarding's namespace, experiment, feast job, initial training run and
-// inventory entry, and the rotation's new secret, switch, rollout check,
-// retirement of the old secret and inventory update. Each action reads
-// the current state before it changes anything and names what it creates
-// after the request, so a retry after a crash finds its earlier work.
+// Package infra holds the infra actions that SOP-01, SOP-03 and SOP-04
+// name. The onboarding's create the namespace, experiment, feast job,
+// initial training run and inventory entry. The retraining's record the
+// drift report, run the KFP retraining pipeline, compare the version it
+// registers with production and update the drift reference. The
+// rotation's create the new secret, switch the deployment to it, check
+// the rollout, retire the old secret and update the inventory. Each action
+// reads the current state before it changes anything and names what it
+// creates after the request, so a retry after a crash finds its earlier
+// work.
 package infra
 
 import (
