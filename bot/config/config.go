@@ -242,15 +242,18 @@ func Load(path string, env func(string) string) (Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("reading config: %w", err)
 		}
-		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
-			return cfg, fmt.Errorf("invalid config %s: %w", path, err)
-		}
+		// Unknown keys are listed first, all of them with their paths, so
+		// one run shows every typo; the strict decode then reports values
+		// of the wrong type.
 		unknown, err := unknownKeys(data)
 		if err != nil {
-			return cfg, fmt.Errorf("invalid config %s: %w", path, err)
+			return cfg, fmt.Errorf("invalid config %s: not valid YAML: %w", path, err)
 		}
 		if len(unknown) > 0 {
-			return cfg, fmt.Errorf("invalid config %s: %s (settings are case-sensitive; see the README's configuration table)", path, strings.Join(unknown, ", "))
+			return cfg, fmt.Errorf("invalid config %s:\n  - %s\n(settings are case-sensitive; the README's configuration table lists them)", path, strings.Join(unknown, "\n  - "))
+		}
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("invalid config %s: %s", path, describeDecodeError(err))
 		}
 	}
 	if err := applyEnv(&cfg, env); err != nil {

@@ -90,7 +90,12 @@ func TestLoadRejects(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"unknown key", validYAML + "colour: blue\n", nil, `unknown field "colour"`},
+		{"unknown key", validYAML + "colour: blue\n", nil, `unknown setting "colour"`},
+		{"misspelled key", strings.Replace(validYAML, "channel: C01", "chanel: C01", 1), nil, `unknown setting "slack.chanel" (did you mean "slack.channel"?)`},
+		{"every misspelled key", strings.Replace(strings.Replace(validYAML, "channel: C01", "chanel: C01", 1), "appID: 12", "appIDs: 12", 1), nil,
+			"  - unknown setting \"github.appIDs\" (did you mean \"github.appID\"?)\n  - unknown setting \"slack.chanel\""},
+		{"number as text", strings.Replace(validYAML, "appID: 12", "appID: twelve", 1), nil, "github.appID: a string is given, but it takes a number (int64)"},
+		{"not YAML", "github: [unclosed\n", nil, "not valid YAML"},
 		{"wrong case", strings.Replace(validYAML, "appID", "appId", 1), nil, `unknown setting "github.appId"`},
 		{"wrong case in a map value", strings.Replace(validYAML, "{github: [dana]", "{GitHub: [dana]", 1), nil, `unknown setting "roles.ML lead.GitHub"`},
 		{"repository without owner", strings.Replace(validYAML, "acme/ml-requests", "ml-requests", 1), nil, `github.repository "ml-requests" is invalid`},
