@@ -90,6 +90,20 @@ func (db *DB) Audit(ctx context.Context, requestID int64) ([]AuditEntry, error) 
 // last row (the head), and an error naming the first row whose hash or
 // link does not match. Removing the newest rows leaves a valid chain, so
 // callers keep the head elsewhere and compare it.
+// AuditRowByHash returns the id of the row whose hash starts with prefix,
+// or ErrNotFound.
+func (db *DB) AuditRowByHash(ctx context.Context, prefix string) (int64, error) {
+	var id int64
+	err := db.SQL.QueryRowContext(ctx, `SELECT id FROM audit WHERE substr(hash, 1, ?) = ? ORDER BY id LIMIT 1`, len(prefix), prefix).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("audit row with hash %s: %w", prefix, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("finding the audit row with hash %s: %w", prefix, err)
+	}
+	return id, nil
+}
+
 func (db *DB) VerifyAudit(ctx context.Context) (int, AuditEntry, error) {
 	entries, err := db.Audit(ctx, 0)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -68,15 +69,26 @@ func newAuditCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if expectHead != "" && !strings.HasPrefix(head.Hash, expectHead) {
-				return fmt.Errorf("the chain is intact up to row %d, but its head hash %s is not the expected %s: rows after it were removed", head.ID, head.Hash, expectHead)
+			if expectHead != "" {
+				if len(expectHead) < 12 {
+					return fmt.Errorf("--expect-head %q is too short: give at least 12 characters of the hash an earlier verify printed", expectHead)
+				}
+				// The bot appends rows after every verify, so the head an
+				// earlier run printed must still be in the chain, at or
+				// before today's head; only its absence means rows were
+				// removed.
+				if _, err := db.AuditRowByHash(cmd.Context(), expectHead); errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("the chain is intact up to row %d, but no row has the hash %s that an earlier verify printed: the rows from that one on were removed, or the hash is mistyped", head.ID, expectHead)
+				} else if err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d row(s); head row %d, hash %s\n", n, head.ID, head.Hash)
 			fmt.Fprintln(cmd.OutOrStdout(), "Keep the head hash elsewhere and pass it as --expect-head next time: removing the newest rows leaves a valid chain.")
 			return nil
 		},
 	}
-	verify.Flags().StringVar(&expectHead, "expect-head", "", "hash (or its prefix) the newest row must have, as printed by an earlier verify")
+	verify.Flags().StringVar(&expectHead, "expect-head", "", "head hash printed by an earlier verify (at least 12 characters); that row must still be in the chain")
 	cmd.AddCommand(export, verify)
 	return cmd
 }
