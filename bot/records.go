@@ -36,7 +36,7 @@ func (e *Engine) recordsComment(t *txn, req store.Request, s *sop.SOP) (string, 
 	if summary := resultSummary(req); summary != "" {
 		b.WriteString("\n### Action result\n\n" + summary)
 	}
-	fmt.Fprintf(&b, "\nSOP %s revision `%s`; request revision `%s`. The full audit trail: `sopbot audit export --request %d`.\n",
+	fmt.Fprintf(&b, "\nSOP %s revision `%s`; request revision `%s`. The full audit trail: `sopbot audit export --request R-%d`.\n",
 		s.ID, shortSHA(req.SOPRevision), shortSHA(req.Revision), req.ID)
 	return b.String(), nil
 }
@@ -53,7 +53,7 @@ func recordSource(record string, req store.Request) string {
 		}
 		return "no registry change was made"
 	case strings.Contains(text, "audit"):
-		return fmt.Sprintf("sopbot's hash-chained audit trail, `sopbot audit export --request %d`", req.ID)
+		return fmt.Sprintf("sopbot's hash-chained audit trail, `sopbot audit export --request R-%d`", req.ID)
 	case strings.Contains(text, "run") || strings.Contains(text, "experiment") || strings.Contains(text, "drift"):
 		return "the evidence below"
 	}

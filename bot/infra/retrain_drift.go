@@ -68,7 +68,7 @@ func (a driftRecord) Step(ctx context.Context, in bot.ActionInput) (bot.StepResu
 	fmt.Fprintf(&b, "**Drift record of `%s`**: %s.\n\n", model, result.Trigger)
 	b.WriteString(scoresTable(first, a.Thresholds(model)))
 	if len(reports) > 1 {
-		fmt.Fprintf(&b, "\n%d later report(s) were added to this request; `sopbot audit export --request %d` lists them.\n", len(reports)-1, in.Request.ID)
+		fmt.Fprintf(&b, "\n%d later report(s) were added to this request; `sopbot audit export --request R-%d` lists them.\n", len(reports)-1, in.Request.ID)
 	}
 	b.WriteString("\nThe scores are stored in sopbot's database (`drift_scores`) and exported on `/metrics` as `sopbot_drift_score`. " +
 		"This issue is the retraining ticket; the channel is told now, and `kfp-retrain` starts the pipeline.")
