@@ -249,6 +249,11 @@ func TestInitialRunSubmittedOnceAndPolled(t *testing.T) {
 	created := e.kfp.Created()
 	require.Len(t, created, 1, "one run is created across the retry")
 	assert.Equal(t, "100", fmt.Sprint(created[0].Parameters["mlflow_experiment_id"]))
+	e.finish(bot.ActionInventoryAdd, nil)
+	projects, err := e.db.Projects(e.ctx, e.db.SQL)
+	require.NoError(t, err)
+	require.Len(t, projects, 1)
+	assert.Equal(t, created[0].ID, projects[0].PipelineRun, "the inventory names the initial training run")
 	assert.Equal(t, "churn", created[0].Parameters["project"])
 	assert.Equal(t, true, created[0].Parameters["sample"])
 }

@@ -201,8 +201,12 @@ func (a feastApply) Step(ctx context.Context, in bot.ActionInput) (bot.StepResul
 	if redacted, n := scan.RedactSecrets(tail); n > 0 {
 		tail = redacted + fmt.Sprintf("\n(sopbot replaced %d credential(s) in this log)", n)
 	}
-	report := fmt.Sprintf("Job `%s/%s` (`feast apply`, then `feast materialize-incremental %s`): **%s** (%s).\n\nLast lines of its log:\n%s",
-		spec.Namespace, p.Job, p.End.Format("2006-01-02T15:04:05"), jobOutcome(state), state.Message, codeBlock(tail))
+	detail := ""
+	if state.Message != "" {
+		detail = " (" + state.Message + ")"
+	}
+	report := fmt.Sprintf("Job `%s/%s` (`feast apply`, then `feast materialize-incremental %s`): **%s**%s.\n\nLast lines of its log:\n%s",
+		spec.Namespace, p.Job, p.End.Format("2006-01-02T15:04:05"), jobOutcome(state), detail, codeBlock(tail))
 	res := map[string]any{"job": p.Job, "namespace": spec.Namespace, "succeeded": state.Succeeded, "reason": state.Reason}
 	if !state.Succeeded {
 		p.Failed = true
@@ -310,6 +314,12 @@ func (a kfpInitialRun) Step(ctx context.Context, in bot.ActionInput) (bot.StepRe
 		p.Failed = true
 		return bot.StepResult{Failed: msg, Summary: "Initial training run " + link + " ended **" + run.State + "**.", Result: res, Progress: p}, nil
 	}
+	if a.DB != nil {
+		err := a.DB.InTx(ctx, func(tx *sql.Tx) error { return a.DB.SetProjectRun(ctx, tx, in.Request.Params["project"], run.ID) })
+		if err != nil {
+			return bot.StepResult{}, err
+		}
+	}
 	return bot.StepResult{Summary: fmt.Sprintf("Initial training run %s **succeeded**; every component ran. Check that its metrics and artifacts appear in MLflow (step 6).", link), Result: res}, nil
 }
 
@@ -325,9 +335,13 @@ type inventoryAdd struct{ Deps }
 func (a inventoryAdd) project(in bot.ActionInput) store.Project {
 	var exp ExperimentResult
 	_ = in.ResultOf(bot.ActionMLflowExperiment, &exp)
+	var run struct {
+		RunID string `json:"run_id"`
+	}
+	_ = in.ResultOf(bot.ActionKFPInitialRun, &run)
 	return store.Project{
 		Name: in.Request.Params["project"], Team: in.Request.Params["team"], CostCenter: in.Request.Params["cost-center"],
-		Namespace: "ml-" + in.Request.Params["project"], ExperimentID: exp.ID, RequestID: in.Request.ID,
+		Namespace: "ml-" + in.Request.Params["project"], ExperimentID: exp.ID, PipelineRun: run.RunID, RequestID: in.Request.ID,
 	}
 }
 

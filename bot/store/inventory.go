@@ -36,6 +36,17 @@ func (db *DB) UpsertProject(ctx context.Context, tx *sql.Tx, p Project) error {
 	return nil
 }
 
+// SetProjectRun records the project's initial training run; a project not
+// yet in the inventory is left alone, and its inventory step reads the run
+// from the action's result instead.
+func (db *DB) SetProjectRun(ctx context.Context, tx *sql.Tx, name, runID string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE projects SET pipeline_run = ? WHERE name = ?`, runID, name)
+	if err != nil {
+		return fmt.Errorf("recording the training run of project %s: %w", name, err)
+	}
+	return nil
+}
+
 // SetProjectActivity records the newest MLflow run an audit found.
 func (db *DB) SetProjectActivity(ctx context.Context, tx *sql.Tx, name string, lastRun time.Time) error {
 	last := ""
