@@ -140,6 +140,8 @@ func (e *Engine) Handle(ctx context.Context, tx *sql.Tx, ev Event) error {
 		return e.handleInfraFinished(t, ev)
 	case InfraProgressed:
 		return e.handleInfraProgressed(t, ev)
+	case IssueOpenFailed:
+		return e.handleIssueOpenFailed(t, ev)
 	}
 	return fmt.Errorf("unknown event %T", ev)
 }

@@ -21,6 +21,9 @@ func (e *Engine) retryCommand(t *txn, c CommandIssued, cmd Command) error {
 		return err
 	}
 	approvers, _ := s.ApprovalMembers()
+	if req.IssueNumber == 0 && req.State == StateFailed {
+		return e.retryOpen(t, c, req)
+	}
 	if len(s.Binding.Actions) > 0 {
 		if !isRequester(req, c.Actor) && !holdsAny(c.Actor, approvers) && !holdsAny(c.Actor, allMembers(s)) {
 			return &UsageError{Problem: fmt.Sprintf("Only the requester or a holder of a role of %s can retry %s.", s.ID, req.Label())}

@@ -260,7 +260,7 @@ func (w *Workers) openIssue(ctx context.Context, job *river.Job[OpenIssueArgs]) 
 	attrs = append(attrs, "sop", req.SOPID)
 	inst, err := w.installationFor(ctx, req)
 	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
+		return w.openFailed(ctx, job, req, attrs, err)
 	}
 	title, body := RenderIssue(s, req, fmt.Sprintf("R-%d", req.ID), items, w.Engine.Directory, w.modelURL())
 	// A retry first looks for the issue an earlier attempt may have opened
@@ -277,11 +277,25 @@ func (w *Workers) openIssue(ctx context.Context, job *river.Job[OpenIssueArgs]) 
 	if !found {
 		issue, err = w.GitHub.CreateIssue(ctx, inst, title, body, Labels(req))
 		if err != nil {
-			return w.outcome(job.Kind, attrs, err)
+			return w.openFailed(ctx, job, req, attrs, err)
 		}
 		w.Log.Info("issue opened", "request_id", req.ID, "issue", issue.Number, "sop", req.SOPID)
 	}
 	return w.apply(ctx, IssueOpened{RequestID: req.ID, Number: issue.Number, URL: issue.HTMLURL})
+}
+
+// openFailed retries a failed issue open, or, when the error is permanent
+// or this was the last attempt, records the failure so the requester hears
+// of it and can retry.
+func (w *Workers) openFailed(ctx context.Context, job *river.Job[OpenIssueArgs], req store.Request, attrs []any, err error) error {
+	if !isPermanent(err) && job.Attempt < job.MaxAttempts {
+		return w.outcome(job.Kind, attrs, err)
+	}
+	w.Log.Error("opening the issue failed", append(attrs, "error", err)...)
+	if applyErr := w.apply(ctx, IssueOpenFailed{RequestID: req.ID, Error: err.Error()}); applyErr != nil {
+		return applyErr
+	}
+	return river.JobCancel(err)
 }
 
 func (w *Workers) modelURL() func(name, version string) string {
