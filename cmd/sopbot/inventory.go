@@ -177,6 +177,9 @@ func printPlans(cmd *cobra.Command, cfg config.Config, sopDir, sopID string, par
 		return fmt.Errorf("no SOP %q in the library: use one of %s", sopID, strings.Join(sopIDs(lib), ", "))
 	}
 	if len(s.Binding.Actions) == 0 {
+		if s.Binding.OnApproved != "" {
+			return fmt.Errorf("%s has no planned infra actions: its %s runs once the approval is complete and reads the registry before it changes anything", s.ID, s.Binding.OnApproved)
+		}
 		return fmt.Errorf("%s runs no infra actions", s.ID)
 	}
 	values, err := parseParamFlags(params)
@@ -228,7 +231,7 @@ func printPlans(cmd *cobra.Command, cfg config.Config, sopDir, sopID string, par
 		fmt.Fprintf(out, "### %s (after %v, target %s)\n", rule.Name, rule.After, s.RenderTemplate(rule.Target, checked))
 		action, ok := actions[rule.Name]
 		if !ok {
-			fmt.Fprintf(out, "# not available: its client is not configured (see the README's config table)\n\n")
+			fmt.Fprintf(out, "# not available: set %s in the file given with --config\n\n", actionSettings(rule.Name))
 			continue
 		}
 		text, err := action.Plan(cmd.Context(), in)
@@ -239,4 +242,15 @@ func printPlans(cmd *cobra.Command, cfg config.Config, sopDir, sopID string, par
 		fmt.Fprintf(out, "%s\n", text)
 	}
 	return nil
+}
+
+// actionSettings names the settings an action's client needs.
+func actionSettings(action string) string {
+	switch action {
+	case bot.ActionMLflowExperiment, bot.ActionModelCompare, bot.ActionReferenceUpdate, bot.ActionDriftRecord:
+		return "mlflow.baseURL"
+	case bot.ActionKFPInitialRun, bot.ActionKFPRetrain:
+		return "kfp.baseURL (and mlflow.baseURL for SOP-03)"
+	}
+	return "kubernetes.kubeconfig, or run where the pod's service account reaches the cluster"
 }

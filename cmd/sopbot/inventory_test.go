@@ -34,7 +34,7 @@ func TestActionsPlanChangesNothing(t *testing.T) {
 	assert.Contains(t, text, "create namespaces/ml-churn")
 	assert.Contains(t, text, "sopbot.dev/request: R-4")
 	assert.Contains(t, text, "### kfp-initial-run")
-	assert.Contains(t, text, "# not available", "KFP is not configured")
+	assert.Contains(t, text, "# not available: set kfp.baseURL", "KFP is not configured")
 	for _, a := range clientset.Actions() {
 		assert.Contains(t, []string{"get", "list"}, a.GetVerb(), "a plan only reads: %s %s", a.GetVerb(), a.GetResource().Resource)
 	}
@@ -51,7 +51,7 @@ func TestActionsPlanRejectsBadInput(t *testing.T) {
 	err := printPlans(cmd, cfg, "", "SOP-09", nil, "R-1", fake.NewClientset())
 	assert.ErrorContains(t, err, `no SOP "SOP-09" in the library`)
 	err = printPlans(cmd, cfg, "", "SOP-02", nil, "R-1", fake.NewClientset())
-	assert.ErrorContains(t, err, "SOP-02 runs no infra actions")
+	assert.ErrorContains(t, err, "SOP-02 has no planned infra actions: its mlflow-promote runs once the approval is complete")
 	err = printPlans(cmd, cfg, "", "SOP-01", []string{"project=Churn!"}, "R-1", fake.NewClientset())
 	assert.ErrorContains(t, err, "Pass each as --param NAME=VALUE")
 	err = printPlans(cmd, cfg, "", "SOP-01", []string{"project=churn", "team=risk", "cost-center=cc"}, "seven", fake.NewClientset())
