@@ -25,7 +25,7 @@ func InventoryText(projects []store.Project) string {
 		return "The project inventory is empty. `/mlops onboard project <project> --team <team> --cost-center <cost-center>` adds a project."
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Project inventory* (%d projects)\n", len(projects))
+	fmt.Fprintf(&b, "*Project inventory* (%s)\n", countOf(len(projects), "project"))
 	for i, p := range projects {
 		if i == inventoryRows {
 			fmt.Fprintf(&b, "… and %d more.\n", len(projects)-i)
@@ -73,7 +73,7 @@ func SecretsText(secrets []store.Secret, maxAge func(kind string) int, now time.
 		return "The secret inventory is empty. List the secrets under `rotation.secrets` in the sopbot config."
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Secret inventory* (%d secrets)\n", len(secrets))
+	fmt.Fprintf(&b, "*Secret inventory* (%s)\n", countOf(len(secrets), "secret"))
 	for i, s := range secrets {
 		if i == inventoryRows {
 			fmt.Fprintf(&b, "… and %d more.\n", len(secrets)-i)
@@ -102,4 +102,13 @@ func SecretsText(secrets []store.Secret, maxAge func(kind string) int, now time.
 		b.WriteString("\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// countOf returns "1 project" or "n projects" for a noun whose plural adds
+// an s.
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

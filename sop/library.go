@@ -106,19 +106,37 @@ func loadFile(fsys fs.FS, name, display string) (*SOP, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b Binding
-	if err := yaml.UnmarshalStrict(fm.raw, &b); err != nil {
-		return nil, fmt.Errorf("%s:%d: invalid front matter: %w; fix the YAML or remove the unknown key", display, fm.errorLine(err), err)
+	b, err := decodeBinding(display, fm)
+	if err != nil {
+		return nil, err
 	}
 	doc, err := Parse(display, body)
 	if err != nil {
 		return nil, err
 	}
+	return bindSOP(display, fm, b, doc, src)
+}
+
+// decodeBinding decodes the front matter strictly into a Binding.
+func decodeBinding(display string, fm frontMatter) (*Binding, error) {
+	var b Binding
+	err := yaml.UnmarshalStrict(fm.raw, &b)
+	if err == nil {
+		return &b, nil
+	}
+	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+		return nil, fmt.Errorf("%s:%d: invalid front matter: unknown key %q; %s", display, fm.keyLine(m[1]), m[1], unknownKeyHint(m[1]))
+	}
+	return nil, fmt.Errorf("%s:%d: invalid front matter: %w; fix the YAML or remove the unknown key", display, fm.errorLine(err), err)
+}
+
+// bindSOP attaches b to the one SOP of doc and validates it.
+func bindSOP(display string, fm frontMatter, b *Binding, doc *Document, src []byte) (*SOP, error) {
 	if len(doc.SOPs) != 1 {
 		return nil, fmt.Errorf("%s:1: found %d SOPs, expected exactly one \"## SOP-XX: Title\" section per library file", display, len(doc.SOPs))
 	}
 	s := doc.SOPs[0]
-	s.Binding = &b
+	s.Binding = b
 	s.File = src
 	s.Revision = revision(s.Source, fm.raw)
 	if errs := validateBinding(display, fm, s); len(errs) > 0 {

@@ -176,7 +176,9 @@ func TestBindingValidation(t *testing.T) {
 		want []string
 	}{
 		{"valid", "", "", nil},
-		{"unknown key", "onApproved:", "onAproved:", []string{`f.md:2: invalid front matter`, `unknown field "onAproved"`}},
+		{"misspelled key", "onApproved:", "onAproved:", []string{`f.md:15: invalid front matter: unknown key "onAproved"; did you mean "onApproved"?`}},
+		{"unknown key", "onApproved:", "bogus: 1\nonApproved:", []string{`f.md:15: invalid front matter: unknown key "bogus"; remove it; the binding's top-level keys are actions, approval,`}},
+		{"misspelled nested key", "kind: model-version}", "kid: model-version}", []string{`f.md:8: invalid front matter: unknown key "kid"; did you mean "kind"?`}},
 		{"wrong sop", "sop: SOP-02", "sop: SOP-05", []string{`f.md:2: binding names sop "SOP-05" but the file's SOP heading`, "set sop: SOP-02"}},
 		{"bad usage", `[--to <to>]"`, `[--to <to>] extra"`, []string{"f.md:3: invalid command: usage"}},
 		{"words after params", `promote model <model>`, `promote <model> model`, []string{"f.md:3: invalid command", `"model" is neither <param> nor a flag`}},

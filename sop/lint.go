@@ -1,6 +1,10 @@
 package sop
 
-import "fmt"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
 
 // Lint lists every template field that an SOP of doc lacks or leaves
 // empty, in document order and then field order. ID and Title count as
@@ -17,6 +21,49 @@ func Lint(doc *Document) []Missing {
 		}
 	}
 	return out
+}
+
+// LintFile lints one SOP file given as bytes and returns its document,
+// the template fields its SOPs lack (see Lint) and every other problem,
+// joined, each as "path:line: ...". A file that starts with a "---" line
+// is a library file: its front matter is also decoded strictly and its
+// binding checked as LoadDir checks it. The document's one SOP carries
+// the binding when that check passes. The document is nil when the Markdown does not
+// parse.
+func LintFile(path string, src []byte) (*Document, []Missing, error) {
+	if !HasFrontMatter(src) {
+		doc, err := Parse(path, src)
+		if err != nil {
+			return nil, nil, err
+		}
+		return doc, Lint(doc), nil
+	}
+	fm, body, err := splitFrontMatter(path, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	binding, bindingErr := decodeBinding(path, fm)
+	doc, err := Parse(path, body)
+	if err != nil {
+		return nil, nil, errors.Join(bindingErr, err)
+	}
+	missing := Lint(doc)
+	if bindingErr != nil {
+		return doc, missing, bindingErr
+	}
+	if _, err := bindSOP(path, fm, binding, doc, src); err != nil {
+		for _, s := range doc.SOPs {
+			s.Binding = nil
+		}
+		return doc, missing, err
+	}
+	return doc, missing, nil
+}
+
+// HasFrontMatter reports whether src starts with a "---" line, as the
+// files of a library do.
+func HasFrontMatter(src []byte) bool {
+	return bytes.HasPrefix(src, []byte("---\n")) || bytes.HasPrefix(src, []byte("---\r\n"))
 }
 
 // hasContent reports whether field f of s holds anything.

@@ -1,6 +1,7 @@
 package sop
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +47,63 @@ func TestLintLibraryClean(t *testing.T) {
 	lib, err := Embedded()
 	require.NoError(t, err)
 	assert.Empty(t, lib.Lint())
+}
+
+// libraryFile returns the embedded library file of id, as bytes.
+func libraryFile(t *testing.T, id string) []byte {
+	t.Helper()
+	lib, err := Embedded()
+	require.NoError(t, err)
+	s, ok := lib.Get(id)
+	require.True(t, ok)
+	return s.File
+}
+
+func TestLintFileLibraryFileClean(t *testing.T) {
+	doc, missing, err := LintFile("sop-02.md", libraryFile(t, "SOP-02"))
+	require.NoError(t, err)
+	assert.Empty(t, missing)
+	require.Len(t, doc.SOPs, 1)
+	assert.NotNil(t, doc.SOPs[0].Binding, "a valid binding is attached")
+}
+
+func TestLintFileMissingRoles(t *testing.T) {
+	src := string(libraryFile(t, "SOP-02"))
+	start := strings.Index(src, "### Roles")
+	end := strings.Index(src, "### Preconditions")
+	require.Less(t, start, end)
+	doc, missing, err := LintFile("sop-02.md", []byte(src[:start]+src[end:]))
+
+	require.Len(t, missing, 1)
+	assert.Equal(t, FieldRoles, missing[0].Field)
+	assert.False(t, missing[0].Empty)
+	require.Error(t, err, "the binding names roles that no longer exist")
+	assert.Contains(t, err.Error(), `approval role "Approver" is not a role title of SOP-02, which lists no roles; add a Roles section that defines it`)
+	assert.NotContains(t, err.Error(), "use one of \n")
+	require.NotNil(t, doc)
+	assert.Nil(t, doc.SOPs[0].Binding, "an invalid binding is not attached")
+}
+
+func TestLintFileUndecodableFrontMatter(t *testing.T) {
+	src := strings.Replace(string(libraryFile(t, "SOP-02")), "\n### Records\n", "\n### Records\n\n### Records\n", 1)
+	src = strings.Replace(src, "onApproved:", "onAproved:", 1)
+	_, _, err := LintFile("sop-02.md", []byte(src))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown key "onAproved"`, "the front matter problem is reported")
+	assert.Contains(t, err.Error(), "Records", "the Markdown problem is reported too")
+}
+
+func TestLintFileWithoutFrontMatter(t *testing.T) {
+	doc, missing, err := LintFile("e.md", []byte("## SOP-07: Notes\n### Purpose & Scope\nWhy.\n"))
+	require.NoError(t, err)
+	require.Len(t, doc.SOPs, 1)
+	assert.Len(t, missing, 6)
+}
+
+func TestEditDistance(t *testing.T) {
+	assert.Equal(t, 0, editDistance("tick", "tick"))
+	assert.Equal(t, 1, editDistance("onaproved", "onapproved"))
+	assert.Equal(t, 1, editDistance("kid", "kind"))
+	assert.Equal(t, 3, editDistance("", "sop"))
+	assert.Equal(t, 3, editDistance("kitten", "sitting"))
 }

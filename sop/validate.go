@@ -218,7 +218,12 @@ func (c *bindingCheck) approval() {
 	case a.Before == 0 && c.sop.step(a.Step) == nil:
 		c.errorf(line, "approval step %d does not exist; use a step from 1 to %d", a.Step, len(c.sop.Steps))
 	}
-	if _, ok := c.sop.Role(a.Role); !ok {
+	_, ok := c.sop.Role(a.Role)
+	switch {
+	case ok:
+	case len(c.sop.Roles) == 0:
+		c.errorf(line, "approval role %q is not a role title of %s, which lists no roles; add a Roles section that defines it", a.Role, c.sop.ID)
+	default:
 		c.errorf(line, "approval role %q is not a role title of %s; use one of %s", a.Role, c.sop.ID, strings.Join(c.roleTitles(), ", "))
 	}
 }

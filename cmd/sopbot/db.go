@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +21,7 @@ func newDBCommand() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "backup PATH",
 		Short: "Write a consistent copy of the database to PATH while the bot runs",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("PATH, the new file to write the backup to"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := backup(cmd.Context(), database, args[0]); err != nil {
 				return err
@@ -38,6 +41,9 @@ func backup(ctx context.Context, database, target string) error {
 		return err
 	}
 	defer db.Close()
+	if err := checkBackupDir(target); err != nil {
+		return err
+	}
 	if err := db.Backup(ctx, target); err != nil {
 		return err
 	}
@@ -50,6 +56,22 @@ func backup(ctx context.Context, database, target string) error {
 	if err := copyDB.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		_ = os.Remove(target)
 		return fmt.Errorf("the copy at %s failed its integrity check (%s, %v) and was removed", target, check, err)
+	}
+	return nil
+}
+
+// checkBackupDir checks that the directory of target exists, because
+// SQLite reports a missing one only as "unable to open database file".
+func checkBackupDir(target string) error {
+	dir := filepath.Dir(target)
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("backing up to %s: directory %s does not exist; create it or choose another path", target, dir)
+	case err != nil:
+		return fmt.Errorf("backing up to %s: %w", target, err)
+	case !info.IsDir():
+		return fmt.Errorf("backing up to %s: %s is not a directory; choose another path", target, dir)
 	}
 	return nil
 }

@@ -30,8 +30,8 @@ func newDriftCommand() *cobra.Command {
 			if format != "table" && format != "json" {
 				return driftInputError(cmd, fmt.Errorf("invalid --format %q: use table or json", format))
 			}
-			if reference == "" || current == "" {
-				return driftInputError(cmd, fmt.Errorf("missing --reference or --current: both files are required"))
+			if err := checkDriftFiles(reference, current); err != nil {
+				return driftInputError(cmd, err)
 			}
 			report, err := drift.CompareFiles(reference, current, columns)
 			if err != nil {
@@ -48,6 +48,19 @@ func newDriftCommand() *cobra.Command {
 	cmd.Flags().StringArrayVar(&columns, "column", nil, "column to compare (repeatable; default: every numeric column of the reference)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
+}
+
+// checkDriftFiles names the file flags that are missing.
+func checkDriftFiles(reference, current string) error {
+	switch {
+	case reference == "" && current == "":
+		return fmt.Errorf("missing --reference and --current: give the reference and the current CSV or Parquet file")
+	case reference == "":
+		return fmt.Errorf("missing --reference: give the reference CSV or Parquet file that --current is compared with")
+	case current == "":
+		return fmt.Errorf("missing --current: give the current CSV or Parquet file to compare with --reference")
+	}
+	return nil
 }
 
 // driftInputError prints err and returns the input-error exit status, which

@@ -71,7 +71,9 @@ func TestDriftInputErrorsExitTwo(t *testing.T) {
 		{"missing column", []string{"--reference", ref, "--current", ref, "--column", "nope"}, `column "nope" not found`},
 		{"non-numeric column", []string{"--reference", ref, "--current", ref, "--column", "model"}, `invalid number "ref-0"`},
 		{"bad format", []string{"--reference", ref, "--current", ref, "--format", "xml"}, `invalid --format "xml"`},
-		{"no current", []string{"--reference", ref}, "missing --reference or --current"},
+		{"no current", []string{"--reference", ref}, "missing --current: give the current CSV or Parquet file"},
+		{"no reference", []string{"--current", ref}, "missing --reference: give the reference CSV or Parquet file"},
+		{"neither file", nil, "missing --reference and --current"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

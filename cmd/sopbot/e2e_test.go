@@ -178,11 +178,29 @@ func TestSOPsLintRejectsBrokenLibraryFile(t *testing.T) {
 
 	out, err := exec.Command(bin, "sops", "lint", broken).CombinedOutput()
 	require.Error(t, err, "a front matter that sopDir rejects fails lint")
-	assert.Contains(t, string(out), `unknown field "bogus"`)
+	assert.Contains(t, string(out), broken+`:3: invalid front matter: unknown key "bogus"`)
 
 	out, err = exec.Command(bin, "sops", "lint", "../../README.md").CombinedOutput()
 	require.Error(t, err, "a file without an SOP fails lint")
 	assert.Contains(t, string(out), "no SOP found")
+}
+
+func TestSOPsDiffBinaryHelpExample(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "sops", "diff", "embedded", "../../sop/library/sop-02-model-promotion.md").CombinedOutput()
+	require.NoError(t, err, "output:\n%s", out)
+	assert.Equal(t, "no changes\n", string(out))
+}
+
+func TestSOPsLintBinaryLintsEveryArgument(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "sops", "lint", "../../README.md", "../../sop/library/sop-02-model-promotion.md", "../../testdata/sop/mlops-sops.md").CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "lint must fail: %v", err)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Contains(t, string(out), "../../README.md: no SOP found")
+	assert.Equal(t, 4, strings.Count(string(out), `missing field "Revision History"`), "the files after the README are linted:\n%s", out)
+	assert.Contains(t, string(out), "4 missing field(s) and 1 other problem(s) in 3 file(s)")
 }
 
 func TestAuditCommandsNeedAnExistingDatabase(t *testing.T) {

@@ -95,13 +95,16 @@ func writeProjectsJSON(w io.Writer, projects []store.Project) error {
 }
 
 func newSecretsCommand() *cobra.Command {
-	var database, configPath string
+	var database, configPath, format string
 	cmd := &cobra.Command{Use: "secrets", Short: "Show the secret inventory that SOP-04 keeps"}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the inventory's secrets with their rotation due dates; never a value",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkSecretsFormat(format); err != nil {
+				return err
+			}
 			cfg, err := renderConfig(configPath)
 			if err != nil {
 				return err
@@ -117,12 +120,12 @@ func newSecretsCommand() *cobra.Command {
 				return err
 			}
 			maxAge := func(kind string) int { return cfg.Rotation.Kinds[kind].MaxAgeDays }
-			fmt.Fprintln(cmd.OutOrStdout(), bot.SecretsText(secrets, maxAge, time.Now()))
-			return nil
+			return writeSecrets(cmd.OutOrStdout(), format, secrets, maxAge, time.Now())
 		},
 	}
 	list.Flags().StringVar(&database, "database", "sopbot.db", "path of the SQLite database")
 	list.Flags().StringVar(&configPath, "config", "", "config file with the rotation periods (rotation.kinds); the defaults otherwise")
+	list.Flags().StringVar(&format, "format", "table", "output format: table (plain-text columns), csv or json")
 	cmd.AddCommand(list)
 	return cmd
 }

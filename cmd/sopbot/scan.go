@@ -35,7 +35,7 @@ func newScanCommand() *cobra.Command {
 			"never change the exit code. Secret findings name the kind and position, never the value.\n\n" +
 			"Exit status: 0 when no file has a warning or error finding, 1 when one has,\n" +
 			"2 when a path could not be read (the other paths are still scanned and listed).",
-		Args: cobra.MinimumNArgs(1),
+		Args: minimumArgs("PATH: give one or more artifact files or directories to scan"),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			if format != "table" && format != "json" {
 				return fmt.Errorf("invalid --format %q: use table or json", format)
@@ -47,7 +47,8 @@ func newScanCommand() *cobra.Command {
 	return cmd
 }
 
-// scanOutput is the JSON document of one scan run.
+// scanOutput is the JSON document of one scan run. Both lists are
+// encoded as [] when empty, never as null.
 type scanOutput struct {
 	Reports []*scan.Report `json:"reports"`
 	Errors  []string       `json:"errors"`
@@ -55,7 +56,7 @@ type scanOutput struct {
 
 func runScan(stdout, stderr io.Writer, paths []string, format string) error {
 	files, walkErrors := collectFiles(paths)
-	output := scanOutput{Reports: []*scan.Report{}, Errors: walkErrors}
+	output := scanOutput{Reports: []*scan.Report{}, Errors: append([]string{}, walkErrors...)}
 	for _, result := range scanFiles(files) {
 		if result.err != nil {
 			output.Errors = append(output.Errors, result.err.Error())

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sopbot/sopbot/evidence/scan"
 )
 
 const scanFixtures = "../../testdata/scan"
@@ -104,6 +106,22 @@ func TestScanOutputNeverContainsSecrets(t *testing.T) {
 			assert.NotContains(t, stderr, secret, "%s errors", format)
 		}
 	}
+}
+
+func TestScanJSONErrorsNeverNull(t *testing.T) {
+	t.Parallel()
+	stdout, _, code := runScanCommand(t, "--format", "json", filepath.Join(scanFixtures, "benign_proto4.pkl"))
+	assert.Equal(t, 0, code)
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(stdout), &raw))
+	assert.Equal(t, "[]", string(raw["errors"]))
+
+	stdout, _, code = runScanCommand(t, "--format", "json", filepath.Join(t.TempDir(), "none"))
+	assert.Equal(t, 2, code)
+	var output scanOutput
+	require.NoError(t, json.Unmarshal([]byte(stdout), &output))
+	assert.Len(t, output.Errors, 1)
+	assert.Equal(t, []*scan.Report{}, output.Reports)
 }
 
 func TestScanRejectsUnknownFormat(t *testing.T) {
