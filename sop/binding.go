@@ -31,11 +31,26 @@ type Binding struct {
 	// "<project-name>", to the parameter whose value replaces it in the
 	// issue's code blocks, so the commands shown can be run as they are.
 	Placeholders map[string]string `json:"placeholders,omitempty"`
+	// Inventory names a bot inventory that must list a request's subject
+	// before the request opens or its parameters change. Only
+	// InventorySecrets exists.
+	Inventory string `json:"inventory,omitempty"`
 	// CloseWhenDone closes the issue when every section is complete.
 	CloseWhenDone bool `json:"closeWhenDone,omitempty"`
 
 	// Usage is Command parsed; filled by the loader.
 	Usage Usage `json:"-"`
+}
+
+// InventorySecrets is the Inventory value that requires <secret> in
+// <namespace> to be a row of the secret inventory and, when that row names
+// a deployment, <deployment> to be that deployment.
+const InventorySecrets = "secrets"
+
+// inventoryParams lists the parameters each Inventory value requires. The
+// secret inventory also reads <deployment> when the binding declares it.
+var inventoryParams = map[string][]string{
+	InventorySecrets: {"secret", "namespace"},
 }
 
 // ParamKind selects the validation a parameter value gets before any
@@ -57,6 +72,10 @@ type Param struct {
 	Kind        ParamKind `json:"kind"`
 	Default     string    `json:"default,omitempty"`
 	Description string    `json:"description,omitempty"`
+	// MaxLength caps the value's length in bytes below its kind's own
+	// limit, such as 60 for a name that a prefix turns into a 63-byte
+	// Kubernetes name. Zero keeps the kind's limit.
+	MaxLength int `json:"maxLength,omitempty"`
 }
 
 // SectionRule says who may tick the items of one section.

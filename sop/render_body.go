@@ -146,12 +146,17 @@ func (r *renderer) code(c CodeBlock, indent string) {
 // fillPlaceholders replaces the binding's placeholders in a code block
 // with the request's parameter values. Values were validated against
 // their kinds before the request opened, so they carry no line break.
+// Where two placeholders start at the same place, the longer one wins,
+// because strings.Replacer tries its pairs in argument order.
 func (r *renderer) fillPlaceholders(text string) string {
 	if r.s.Binding == nil || len(r.s.Binding.Placeholders) == 0 {
 		return text
 	}
+	placeholders := sortedKeys(r.s.Binding.Placeholders)
+	sort.SliceStable(placeholders, func(i, j int) bool { return len(placeholders[i]) > len(placeholders[j]) })
 	var pairs []string
-	for placeholder, param := range r.s.Binding.Placeholders {
+	for _, placeholder := range placeholders {
+		param := r.s.Binding.Placeholders[placeholder]
 		if v, ok := r.s.paramValue(r.in.Params, param); ok && v != "" && !strings.ContainsAny(v, "\r\n") {
 			pairs = append(pairs, placeholder, v)
 		}

@@ -112,14 +112,32 @@ var (
 // validKinds lists the ParamKind values a binding may use.
 var validKinds = []ParamKind{KindModelName, KindModelVersion, KindStageOrAlias, KindK8sName, KindText}
 
-// Validate checks value against the parameter's kind and returns an error
-// that names the parameter and the expected form.
+// kindMaxLength is the longest value, in bytes, that each kind accepts.
+var kindMaxLength = map[ParamKind]int{
+	KindModelName:    256,
+	KindModelVersion: 19, // the digits of the largest 63-bit integer
+	KindStageOrAlias: 255,
+	KindK8sName:      63,
+	KindText:         200,
+}
+
+// maxLength returns the longest value the parameter accepts, in bytes.
+func (p Param) maxLength() int {
+	if p.MaxLength > 0 {
+		return p.MaxLength
+	}
+	return kindMaxLength[p.Kind]
+}
+
+// Validate checks value against the parameter's kind and MaxLength and
+// returns an error that names the parameter and the expected form.
 //
 // NOTE: model-name accepts letters, digits, '.', '_' and '-', which is
 // narrower than what MLflow itself allows.
 func (p Param) Validate(value string) error {
 	ok := false
 	want := ""
+	limit := p.maxLength()
 	switch p.Kind {
 	case KindModelName:
 		ok, want = modelName.MatchString(value), "letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -129,11 +147,17 @@ func (p Param) Validate(value string) error {
 	case KindStageOrAlias:
 		ok, want = aliasName.MatchString(value), "a stage (None, Staging, Production, Archived) or an alias such as champion"
 	case KindK8sName:
-		ok, want = k8sLabelName.MatchString(value), "a Kubernetes name: lower-case letters, digits and '-', at most 63 characters"
+		ok, want = k8sLabelName.MatchString(value), fmt.Sprintf("a Kubernetes name: lower-case letters, digits and '-', at most %d characters", limit)
 	case KindText:
-		ok, want = value != "" && len(value) <= 200 && !strings.ContainsFunc(value, isControl), "non-empty text of at most 200 bytes on one line"
+		ok, want = value != "" && !strings.ContainsFunc(value, isControl), fmt.Sprintf("non-empty text of at most %d bytes on one line", limit)
 	default:
 		return fmt.Errorf("parameter %q has unknown kind %q", p.Name, p.Kind)
+	}
+	if ok && len(value) > limit {
+		ok = false
+		if p.Kind != KindK8sName && p.Kind != KindText {
+			want += fmt.Sprintf(", at most %d characters", limit)
+		}
 	}
 	if !ok {
 		return fmt.Errorf("invalid %s %q: expected %s", p.Name, value, want)

@@ -34,16 +34,54 @@ func validateBinding(display string, fm frontMatter, s *SOP) []error {
 	c.sections()
 	c.approval()
 	c.actions(declared)
-	for placeholder, param := range c.sop.Binding.Placeholders {
-		if !declared[param] {
-			c.errorf(c.fm.keyLine("placeholders"), "placeholder %q names parameter %q, which params does not declare", placeholder, param)
-		}
-		if placeholder == "" {
-			c.errorf(c.fm.keyLine("placeholders"), "placeholders has an empty key; write the text the commands use, such as <project-name>")
-		}
-	}
+	c.placeholders(declared)
+	c.inventory(declared)
 	c.checks()
 	return c.errs
+}
+
+// placeholders checks that each placeholder is non-empty, names a declared
+// parameter and is no prefix of another. Text that starts with the longer
+// placeholder also starts with the shorter one, so its meaning would be
+// ambiguous.
+func (c *bindingCheck) placeholders(declared map[string]bool) {
+	placeholders := c.sop.Binding.Placeholders
+	line := c.fm.keyLine("placeholders")
+	keys := sortedKeys(placeholders)
+	for _, key := range keys {
+		if key == "" {
+			c.errorf(line, "placeholders has an empty key; write the text the commands use, such as <project-name>")
+			continue
+		}
+		if param := placeholders[key]; !declared[param] {
+			c.errorf(line, "placeholder %q names parameter %q, which params does not declare", key, param)
+		}
+		for _, other := range keys {
+			if other != key && strings.HasPrefix(other, key) {
+				c.errorf(line, "placeholder %q is a prefix of placeholder %q, so a command that contains %q could mean either; rename one, such as with a closing '>'", key, other, other)
+			}
+		}
+	}
+}
+
+// inventory checks that Inventory is known and that the binding declares
+// the parameters that inventory reads.
+func (c *bindingCheck) inventory(declared map[string]bool) {
+	name := c.sop.Binding.Inventory
+	if name == "" {
+		return
+	}
+	line := c.fm.keyLine("inventory")
+	required, ok := inventoryParams[name]
+	if !ok {
+		c.errorf(line, "inventory %q is not an inventory of the bot; use %q or leave it out", name, InventorySecrets)
+		return
+	}
+	for _, param := range required {
+		if !declared[param] {
+			c.errorf(line, "inventory %q reads parameter <%s>, which params does not declare; add {name: %s, kind: k8s-name}", name, param, param)
+		}
+	}
 }
 
 // params checks names, kinds and defaults, and returns the declared names.
@@ -60,6 +98,10 @@ func (c *bindingCheck) params() map[string]bool {
 		declared[p.Name] = true
 		if !slices.Contains(validKinds, p.Kind) {
 			c.errorf(line, "parameter %q has invalid kind %q; use one of %s", p.Name, p.Kind, kindList())
+			continue
+		}
+		if limit := kindMaxLength[p.Kind]; p.MaxLength < 0 || p.MaxLength > limit {
+			c.errorf(line, "parameter %q has maxLength %d; use 1 to %d, the limit of kind %s, or leave it out", p.Name, p.MaxLength, limit, p.Kind)
 			continue
 		}
 		if p.Default != "" {
@@ -232,11 +274,13 @@ func (c *bindingCheck) approval() {
 // request's issue is open".
 const AfterOpen = "open"
 
-// actions checks the action rules: unique names, "open", known sections,
-// items and earlier actions in After, items that exist in Ticks and a
-// target built from declared parameters.
+// actions checks the action rules: unique names, and "open", known
+// sections, items and earlier actions in After. Ticks must name existing
+// items that neither the approval nor another action ticks. The target is
+// built from declared parameters. On an SOP with an approval, no action
+// may run at open or tick a step after the approval before it is given.
 func (c *bindingCheck) actions(declared map[string]bool) {
-	names := map[string]bool{}
+	names, gated, tickedBy := map[string]bool{}, map[string]bool{}, map[string]string{}
 	for i, a := range c.sop.Binding.Actions {
 		line := c.fm.keyLine("actions", "name: "+a.Name)
 		if a.Name == "" {
@@ -264,11 +308,7 @@ func (c *bindingCheck) actions(declared map[string]bool) {
 				c.errorf(line, "action %q: after %q names no section, item or earlier action; use \"open\", \"approval\", \"pre\", \"step-N\", an item key such as s5-1 or an action listed above it", a.Name, after)
 			}
 		}
-		for _, key := range a.Ticks {
-			if !c.itemExists(key) {
-				c.errorf(line, "action %q ticks %q, which is no checklist item of %s; use an item key such as s1-1", a.Name, key, c.sop.ID)
-			}
-		}
+		c.actionTicks(a, line, tickedBy)
 		if a.Target == "" {
 			c.errorf(line, "action %q has no target; add a lock template such as \"namespace:ml-{project}\"", a.Name)
 		}
@@ -277,8 +317,92 @@ func (c *bindingCheck) actions(declared map[string]bool) {
 				c.errorf(line, "action %q target uses {%s}, which params does not declare", a.Name, m[1])
 			}
 		}
+		if rest := placeholder.ReplaceAllString(a.Target, ""); strings.ContainsAny(rest, "{}") {
+			c.errorf(line, "action %q target %q has an unmatched brace; write placeholders as {name}", a.Name, a.Target)
+		}
+		// An action reported here counts as gated, so the actions that
+		// wait for it are not reported as well.
+		gated[a.Name] = c.waitsForApproval(a, gated) || c.approvalBypass(a, line)
 		names[a.Name] = true
 	}
+}
+
+// actionTicks checks the items one action ticks: each exists, none is an
+// approval line, which only an approver's sign-off ticks, and no other
+// action ticks it too. tickedBy maps each item to the first action that
+// ticks it.
+func (c *bindingCheck) actionTicks(a ActionRule, line int, tickedBy map[string]string) {
+	for _, key := range a.Ticks {
+		switch {
+		case !c.itemExists(key):
+			c.errorf(line, "action %q ticks %q, which is no checklist item of %s; use an item key such as s1-1", a.Name, key, c.sop.ID)
+		case c.isApprovalItem(key):
+			c.errorf(line, "action %q ticks the approval item %q; only an approver's sign-off ticks it, so remove it from ticks", a.Name, key)
+		case tickedBy[key] != "" && tickedBy[key] != a.Name:
+			c.errorf(line, "actions %q and %q both tick %q; let one action tick each item", tickedBy[key], a.Name, key)
+		default:
+			tickedBy[key] = a.Name
+		}
+	}
+}
+
+// waitsForApproval reports whether an action runs only after the approval:
+// it waits for the approval itself, for a section or item that opens after
+// the approval, or for an earlier action that does.
+func (c *bindingCheck) waitsForApproval(a ActionRule, gated map[string]bool) bool {
+	if c.sop.Binding.Approval == nil {
+		return false
+	}
+	for _, after := range a.After {
+		if after == SectionApproval || gated[after] {
+			return true
+		}
+		sec, ok := c.sop.Section(after)
+		if !ok {
+			sec, ok = c.sop.ItemSection(after)
+		}
+		if ok && (sec.Approval || c.sop.AfterApproval(sec) || c.sop.rule(sec.Key).After == SectionApproval) {
+			return true
+		}
+	}
+	return false
+}
+
+// approvalBypass reports an action that does not wait for the approval
+// of its SOP but runs as soon as the issue opens, or ticks an item of a
+// step that opens only after the approval. It returns whether it reported
+// one.
+func (c *bindingCheck) approvalBypass(a ActionRule, line int) bool {
+	if c.sop.Binding.Approval == nil {
+		return false
+	}
+	if slices.Contains(a.After, AfterOpen) {
+		c.errorf(line, "action %q runs as soon as the issue opens (after: [%s]), before the approval of %s; wait for approval or for an action that does",
+			a.Name, AfterOpen, c.sop.ID)
+		return true
+	}
+	for _, key := range a.Ticks {
+		sec, ok := c.sop.ItemSection(key)
+		if ok && !sec.Approval && c.sop.AfterApproval(sec) {
+			c.errorf(line, "action %q ticks %q of %q, which comes after the approval, but its after list %v does not wait for the approval; add approval to after",
+				a.Name, key, sec.Title, a.After)
+			return true
+		}
+	}
+	return false
+}
+
+func (c *bindingCheck) isApprovalItem(key string) bool {
+	sec, ok := c.sop.ItemSection(key)
+	if !ok || !sec.Approval {
+		return false
+	}
+	for _, it := range c.sop.approvalItems() {
+		if it.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *bindingCheck) itemExists(key string) bool {
