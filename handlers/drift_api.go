@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,6 +151,9 @@ func (s *Server) parseDriftReport(body []byte) (bot.DriftReport, bot.RetrainPoli
 	if _, err := dec.Token(); err != io.EOF {
 		return bot.DriftReport{}, bot.RetrainPolicy{}, "body has data after the JSON object: send one report per request"
 	}
+	if problemText := checkFieldNames(body); problemText != "" {
+		return bot.DriftReport{}, bot.RetrainPolicy{}, problemText
+	}
 
 	var report bot.DriftReport
 	switch {
@@ -168,7 +172,7 @@ func (s *Server) parseDriftReport(body []byte) (bot.DriftReport, bot.RetrainPoli
 	}
 
 	var problemText string
-	if report.WindowStart, report.WindowEnd, problemText = parseWindow(wire.Window); problemText != "" {
+	if report.WindowStart, report.WindowEnd, problemText = parseWindow(wire.Window, s.now()); problemText != "" {
 		return report, policy, problemText
 	}
 	if report.Features, problemText = parseFeatures(wire.Features); problemText != "" {
@@ -177,7 +181,11 @@ func (s *Server) parseDriftReport(body []byte) (bot.DriftReport, bot.RetrainPoli
 	return report, policy, ""
 }
 
-func parseWindow(w *driftWindow) (time.Time, time.Time, string) {
+// maxWindowLead is how far ahead of the server clock a window may end,
+// for a detector whose clock runs ahead of the server's.
+const maxWindowLead = 24 * time.Hour
+
+func parseWindow(w *driftWindow, now time.Time) (time.Time, time.Time, string) {
 	if w == nil {
 		return time.Time{}, time.Time{}, "window is missing: give window.start and window.end as RFC 3339 times"
 	}
@@ -201,6 +209,10 @@ func parseWindow(w *driftWindow) (time.Time, time.Time, string) {
 	}
 	if end.Before(start) {
 		return start, end, "window.end is before window.start"
+	}
+	if limit := now.Add(maxWindowLead); end.After(limit) {
+		return start, end, fmt.Sprintf("window.end %s is more than a day ahead of the server clock (%s): send the window the scores were computed over",
+			end.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return start, end, ""
 }
@@ -255,21 +267,114 @@ func parseFeatures(wire []driftFeature) ([]bot.FeatureScore, string) {
 		}
 		features = append(features, score)
 	}
+	// The report's hash, which finds a replay, covers the features in
+	// this order, so a replay with its features reordered is found too.
+	slices.SortFunc(features, func(a, b bot.FeatureScore) int { return strings.Compare(a.Name, b.Name) })
 	return features, ""
 }
 
 // checkFeatureName returns what is wrong with a feature name, or "". Names
 // go into Markdown tables and metric labels, so control characters and
-// the characters that end a code span or a table cell are rejected.
+// the characters that end a code span or a table cell are rejected. So
+// are bidirectional controls, which make a name display as another, and
+// names that display as nothing.
 func checkFeatureName(name string) string {
 	if len(name) > maxFeatureName {
 		return fmt.Sprintf("is longer than %d bytes", maxFeatureName)
 	}
+	visible := false
 	for _, r := range name {
-		if unicode.IsControl(r) || r == '`' || r == '|' || r == '<' || r == '>' || r == unicode.ReplacementChar {
+		switch {
+		case unicode.IsControl(r) || r == '`' || r == '|' || r == '<' || r == '>' || r == unicode.ReplacementChar:
 			return "contains a control character or one of ` | < >"
+		case unicode.Is(unicode.Bidi_Control, r):
+			return fmt.Sprintf("contains the bidirectional control character %U, which changes how the name displays", r)
+		case !isInvisible(r):
+			visible = true
 		}
 	}
+	if !visible {
+		return "has no visible character: use a name that shows, such as the column name"
+	}
+	return ""
+}
+
+// isInvisible reports whether r displays as nothing: white space, format
+// characters such as the zero-width space, variation selectors and the
+// other default-ignorable code points.
+func isInvisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
+// driftFields lists the field names of each object of a report, by path:
+// "" is the report, "features[]" each feature.
+var driftFields = map[string][]string{
+	"":           {"model", "window", "features"},
+	"window":     {"start", "end"},
+	"features[]": {"name", "ks_statistic", "ks_pvalue", "psi", "kl"},
+}
+
+// checkFieldNames returns a problem for the first field name of a body
+// that appears twice or in another letter case than the report's, or "".
+// encoding/json keeps the last of two equal keys and matches field names
+// case-insensitively, so the decoded report cannot show either problem.
+func checkFieldNames(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	return walkFields(dec, "", "the body")
+}
+
+// walkFields reads one JSON value from dec. path selects the field names
+// of driftFields that apply, and where names the value in a message. The
+// caller decoded the body already, so a read error is not expected. If one
+// occurs, the walk ends without a problem.
+func walkFields(dec *json.Decoder, path, where string) string {
+	token, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	switch token {
+	case json.Delim('{'):
+		return walkObject(dec, path, where)
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if problemText := walkFields(dec, path+"[]", fmt.Sprintf("%s[%d]", path, i)); problemText != "" {
+				return problemText
+			}
+		}
+		_, _ = dec.Token() // the closing ']'
+	}
+	return ""
+}
+
+func walkObject(dec *json.Decoder, path, where string) string {
+	seen := map[string]string{} // lower-case key to the key as written
+	for dec.More() {
+		token, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, _ := token.(string)
+		switch first, ok := seen[strings.ToLower(key)]; {
+		case ok && first == key:
+			return fmt.Sprintf("field %q appears twice in %s: send each field once", key, where)
+		case ok:
+			return fmt.Sprintf("fields %q and %q of %s differ only in case: send the field once, as %q", first, key, where, strings.ToLower(key))
+		}
+		seen[strings.ToLower(key)] = key
+		for _, field := range driftFields[path] {
+			if key != field && strings.EqualFold(key, field) {
+				return fmt.Sprintf("field %q of %s must be written %q: field names are case-sensitive", key, where, field)
+			}
+		}
+		child := key
+		if path != "" {
+			child = path + "." + key
+		}
+		if problemText := walkFields(dec, child, child); problemText != "" {
+			return problemText
+		}
+	}
+	_, _ = dec.Token() // the closing '}'
 	return ""
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,9 +27,14 @@ const testDriftToken = "drift detector token for handler tests"
 
 // newDriftHarness serves the drift endpoint with the real engine, the
 // real bearer check and a policy for fraud-detector only.
+// driftNow is the server clock of the drift harness: shortly after the
+// data window of the test reports ends.
+var driftNow = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+
 func newDriftHarness(t *testing.T) *harness {
 	t.Helper()
 	return newHarness(t, func(s *handlers.Server) {
+		s.Now = func() time.Time { return driftNow }
 		lib, err := sop.Embedded()
 		require.NoError(t, err)
 		s.Drift = &bot.Engine{DB: s.DB, Library: lib, Grammar: s.Grammar, Directory: bot.NewDirectory(config.Config{}, nil),
@@ -141,6 +147,22 @@ func TestDriftAPIRejectsMalformedReports(t *testing.T) {
 		{"p-value above 1", feature(`{"name": "tokens", "ks_pvalue": 1.5}`), "features[0].ks_pvalue is 1.5; it must be between 0 and 1"},
 		{"negative psi", feature(`{"name": "tokens", "psi": -0.1}`), "features[0].psi is -0.1; it must be at least 0"},
 		{"no score", feature(`{"name": "tokens", "psi": null}`), "features[0] has no score: give at least one of ks_statistic, ks_pvalue, psi and kl"},
+		{"duplicate model", `{"model": "other", ` + model + `, ` + window + `, "features": [{"name": "a", "psi": 0.01}]}`,
+			`field "model" appears twice in the body: send each field once`},
+		{"duplicate score", feature(`{"name": "tokens", "psi": 0.5, "psi": 0.01}`), `field "psi" appears twice in features[0]: send each field once`},
+		{"keys differing in case", `{"model": "other", "Model": "fraud-detector", ` + window + `, "features": [{"name": "a", "psi": 0.01}]}`,
+			`fields "model" and "Model" of the body differ only in case: send the field once, as "model"`},
+		{"upper-case key", `{"MODEL": "fraud-detector", ` + window + `, "features": [{"name": "a", "psi": 0.01}]}`,
+			`field "MODEL" of the body must be written "model": field names are case-sensitive`},
+		{"upper-case window key", `{` + model + `, "window": {"START": "2026-11-27T00:00:00Z", "end": "2026-12-04T00:00:00Z"}, "features": [{"name": "a", "psi": 0.01}]}`,
+			`field "START" of window must be written "start"`},
+		{"upper-case feature key", feature(`{"name": "tokens", "PSI": 0.01}`), `field "PSI" of features[0] must be written "psi"`},
+		{"window in the far future", `{` + model + `, "window": {"start": "9999-01-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"}, "features": [{"name": "a", "psi": 0.01}]}`,
+			"window.end 9999-12-31T00:00:00Z is more than a day ahead of the server clock (2026-12-04T12:00:00Z): send the window the scores were computed over"},
+		{"bidi override in a name", feature(`{"name": "amount\u202egnp", "psi": 0.01}`),
+			"contains the bidirectional control character U+202E, which changes how the name displays"},
+		{"zero-width name", feature(`{"name": "\u200b\u2060", "psi": 0.01}`), "has no visible character"},
+		{"blank name", feature(`{"name": "\u00a0 ", "psi": 0.01}`), "has no visible character"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := h.postDrift(t, tc.body)
@@ -150,6 +172,24 @@ func TestDriftAPIRejectsMalformedReports(t *testing.T) {
 	}
 	assert.Zero(t, h.countRows(t, `SELECT COUNT(*) FROM drift_scores`), "nothing is stored")
 	assert.Zero(t, h.countRows(t, `SELECT COUNT(*) FROM deliveries`))
+}
+
+func TestDriftAPIWindowEndingWithinADay(t *testing.T) {
+	h := newDriftHarness(t)
+	end := driftNow.Add(23 * time.Hour).Format(time.RFC3339)
+	r := h.postDrift(t, `{"model": "fraud-detector", "window": {"start": "2026-11-27T00:00:00Z", "end": "`+end+`"}, "features": [{"name": "a", "psi": 0.01}]}`)
+	assert.Equal(t, http.StatusOK, r.status, "a window may end up to a day ahead of the server clock: %s", r.body)
+}
+
+func TestDriftAPIReorderedReplayIsDuplicate(t *testing.T) {
+	h := newDriftHarness(t)
+	window := `"window": {"start": "2026-11-27T00:00:00Z", "end": "2026-12-04T00:00:00Z"}`
+	first := h.postDrift(t, `{"model": "fraud-detector", `+window+`, "features": [{"name": "x", "psi": 0.5}, {"name": "y", "psi": 0.01}]}`)
+	require.Equal(t, http.StatusCreated, first.status, "body %s", first.body)
+	again := h.postDrift(t, `{"model": "fraud-detector", `+window+`, "features": [{"name": "y", "psi": 0.01}, {"name": "x", "psi": 0.5}]}`)
+	assert.Equal(t, http.StatusOK, again.status)
+	assert.True(t, decision(t, again).Duplicate, "the same report with its features reordered is a replay: %s", again.body)
+	assert.Equal(t, 2, h.countRows(t, `SELECT COUNT(*) FROM drift_scores`), "the replay stores no scores")
 }
 
 func TestDriftAPIRejectsTooManyFeatures(t *testing.T) {
