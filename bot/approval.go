@@ -187,6 +187,10 @@ func (e *Engine) applyApprovalTick(t *txn, req *store.Request, s *sop.SOP, actor
 			reason = fmt.Sprintf("that box is for %s; you sign as %s. Tick that box or use `/mlops approve %s`.", boxName, member, req.Label())
 		}
 	}
+	if reason == "" && len(change.staleParams) > 0 {
+		reason = fmt.Sprintf("the Parameters table you ticked it in differs from the request's (%s), and a sign-off counts only for parameters reviewed as they are; review the parameters in %s and tick it again.",
+			strings.Join(change.staleParams, ", "), req.Label())
+	}
 	if reason != "" {
 		e.Log.Warn("approval tick rejected", "request_id", req.ID, "sop", req.SOPID, "github_login", actor.Login, "reason", reason)
 		if err := e.audit(t, req.ID, actor.Login, "change reverted", map[string]any{"item": change.key, "reason": reason}); err != nil {
@@ -195,6 +199,23 @@ func (e *Engine) applyApprovalTick(t *txn, req *store.Request, s *sop.SOP, actor
 		return fmt.Sprintf("the box %q was set back: %s", change.text, reason), true, nil
 	}
 	return "", false, e.sign(t, req, s, actor, member, store.Signoff{Via: ViaCheckbox, Ref: change.key})
+}
+
+// paramDifferences lists the declared parameters whose value in seen, the
+// Parameters table of an edited body, differs from the request's, such as
+// "deployment `mlflow-server` where the request has `payments-api`". A nil
+// seen, from a body without that table, differs in nothing.
+func paramDifferences(s *sop.SOP, seen, current map[string]string) []string {
+	if seen == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range s.Binding.Params {
+		if edited := seen[p.Name]; edited != current[p.Name] {
+			out = append(out, fmt.Sprintf("%s %s where the request has %s", p.Name, quoteInput(edited, 40), quoteInput(current[p.Name], 40)))
+		}
+	}
+	return out
 }
 
 func (e *Engine) approveCommand(t *txn, c CommandIssued, cmd Command) error {
@@ -209,6 +230,15 @@ func (e *Engine) approveCommand(t *txn, c CommandIssued, cmd Command) error {
 	member, reason, err := e.judgeSign(t, req, s, c.Actor)
 	if err != nil {
 		return err
+	}
+	if reason == "" && cmd.Revision != "" {
+		changes, err := e.changesSince(t, req, cmd.Revision)
+		if err != nil {
+			return err
+		}
+		if changes != "" {
+			reason = fmt.Sprintf("the request changed since revision %s: %s; review the new parameters in %s.", cmd.Revision, changes, issueRef(req))
+		}
 	}
 	if reason != "" {
 		e.Log.Warn("approval rejected", "request_id", req.ID, "sop", req.SOPID, "github_login", c.Actor.Login, "reason", reason)

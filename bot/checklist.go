@@ -15,6 +15,10 @@ type tickChange struct {
 	key     string
 	checked bool
 	text    string
+	// staleParams lists the parameters that the edited body shows with
+	// other values than the request had before the edit. An approval tick
+	// counts only for parameters the approver saw unchanged.
+	staleParams []string
 }
 
 // diffChecklist returns the checkboxes that differ between two bodies,
@@ -62,12 +66,16 @@ func (e *Engine) handleChecklistEdited(t *txn, ev ChecklistEdited) error {
 	if err != nil {
 		return err
 	}
+	staleParams := paramDifferences(s, sop.ReadParams(ev.NewBody), req.Params)
 	if err := e.paramsEdited(t, &req, s, ev); err != nil {
 		return err
 	}
 	changes := diffChecklist(ev.OldBody, ev.NewBody)
 	if len(changes) == 0 {
 		return nil
+	}
+	for i := range changes {
+		changes[i].staleParams = staleParams
 	}
 
 	var reverted []string

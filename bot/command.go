@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sopbot/sopbot/sop"
 )
@@ -38,8 +40,11 @@ type Command struct {
 	// Ref names the request a built-in command acts on.
 	Ref    RequestRef
 	Reason string // for reject
-	Topic  string // for help
-	Text   string // the command line as typed, without the prefix
+	// Revision is the request revision an approve command signs, a prefix
+	// of at least 7 hex digits, or "" for the current one.
+	Revision string
+	Topic    string // for help
+	Text     string // the command line as typed, without the prefix
 }
 
 // VerbOpen is the Verb of a command that opens a request.
@@ -99,7 +104,7 @@ func NewGrammar(lib *sop.Library) *Grammar {
 
 var builtinUsage = map[string]string{
 	VerbStatus:    "status <request>",
-	VerbApprove:   "approve <request>",
+	VerbApprove:   "approve <request> [revision]",
 	VerbReject:    "reject <request> <reason>",
 	VerbCancel:    "cancel <request>",
 	VerbRetry:     "retry <request>",
@@ -112,7 +117,7 @@ var builtinUsage = map[string]string{
 // Parse parses a command line. The line may start with the prefix.
 func (g *Grammar) Parse(line string) (Command, error) {
 	text := strings.TrimSpace(line)
-	if rest, ok := strings.CutPrefix(text, Prefix); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+	if rest, ok := strings.CutPrefix(text, Prefix); ok && startsWithSpace(rest) {
 		text = strings.TrimSpace(rest)
 	}
 	tokens, err := tokenize(text)
@@ -127,8 +132,10 @@ func (g *Grammar) Parse(line string) (Command, error) {
 	switch verb {
 	case VerbHelp:
 		cmd = Command{Verb: VerbHelp, Topic: strings.Join(tokens[1:], " ")}
-	case VerbStatus, VerbApprove, VerbCancel, VerbRetry:
+	case VerbStatus, VerbCancel, VerbRetry:
 		cmd, err = parseRefCommand(verb, tokens[1:])
+	case VerbApprove:
+		cmd, err = parseApprove(tokens[1:])
 	case VerbReject:
 		cmd, err = parseReject(tokens[1:])
 	case VerbInventory, VerbSecrets:
@@ -155,6 +162,29 @@ func parseRefCommand(verb string, args []string) (Command, error) {
 		return Command{}, withUsage(err, usage)
 	}
 	return Command{Verb: verb, Ref: ref}, nil
+}
+
+// parseApprove parses "approve <request> [revision]". The revision, as a
+// gate message shows it, makes the sign-off count only while the request
+// is still that revision.
+func parseApprove(args []string) (Command, error) {
+	usage := builtinUsage[VerbApprove]
+	if len(args) == 0 || len(args) > 2 {
+		return Command{}, &UsageError{Problem: "`approve` takes one request and, optionally, the revision that its gate message shows.", Usage: usage}
+	}
+	cmd, err := parseRefCommand(VerbApprove, args[:1])
+	if err != nil {
+		return Command{}, err
+	}
+	if len(args) == 2 {
+		revision := strings.ToLower(args[1])
+		if !isRevision(revision) {
+			return Command{}, &UsageError{Problem: fmt.Sprintf("%s is not a revision: give at least %d of the hex digits that the gate message shows after Revision.",
+				quoteInput(args[1], 70), minRevisionPrefix), Usage: usage}
+		}
+		cmd.Revision = revision
+	}
+	return cmd, nil
 }
 
 func parseReject(args []string) (Command, error) {
@@ -191,7 +221,7 @@ func ParseRequestRef(s string) (RequestRef, error) {
 		id, _ := strconv.ParseInt(m[1], 10, 64)
 		return RequestRef{ID: id}, nil
 	}
-	return RequestRef{}, problemf("%q is not a request: use the issue number, such as #42, or a request id such as R-7.", clip(s, 40))
+	return RequestRef{}, problemf("%s is not a request: use the issue number, such as #42, or a request id such as R-7.", quoteInput(s, 40))
 }
 
 func (g *Grammar) parseSOPCommand(tokens []string) (Command, error) {
@@ -209,9 +239,21 @@ func (g *Grammar) parseSOPCommand(tokens []string) (Command, error) {
 	return Command{}, g.unknown(tokens)
 }
 
+// wordsMatch compares the typed words with a usage line's literal words,
+// ignoring ASCII case only: strings.EqualFold would also match "ſecret"
+// (long s) and the Kelvin sign K with s and k.
 func wordsMatch(tokens, words []string) bool {
 	for i, w := range words {
-		if !strings.EqualFold(tokens[i], w) {
+		if !isASCII(tokens[i]) || !strings.EqualFold(tokens[i], w) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
@@ -231,11 +273,16 @@ func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
 			continue
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		flag, ok := findFlag(usage.Flags, name, !strings.HasPrefix(arg, "--"))
+		short := !strings.HasPrefix(arg, "--")
+		flag, ok := findFlag(usage.Flags, name, short)
 		if !ok {
-			return nil, problemf("Unknown flag %s.", clip(strings.SplitN(arg, "=", 2)[0], 40))
+			return nil, unknownFlag(usage.Flags, strings.SplitN(arg, "=", 2)[0], name, short)
 		}
 		if !hasValue && i+1 < len(args) {
+			if next := args[i+1]; isFlagToken(next) {
+				return nil, problemf("Flag --%s needs a value, but %s follows it; write --%s <%s>.",
+					flag.Name, quoteInput(strings.SplitN(next, "=", 2)[0], 40), flag.Name, flag.Param)
+			}
 			i++
 			value = args[i]
 		}
@@ -256,7 +303,7 @@ func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
 		return nil, problemf("Missing <%s>.", usage.Args[len(positional)])
 	}
 	if len(positional) > len(usage.Args) {
-		return nil, problemf("Unexpected argument %q.", clip(positional[len(usage.Args)], 40))
+		return nil, problemf("Unexpected argument %s.", quoteInput(positional[len(usage.Args)], 40))
 	}
 	for i, name := range usage.Args {
 		params[name] = positional[i]
@@ -264,13 +311,29 @@ func bindArgs(s *sop.SOP, args []string) (map[string]string, error) {
 	return validateParams(s.Binding.Params, params)
 }
 
-// isFlagToken reports whether arg is "--name", "--name=value" or "-x".
-// A lone "-" or a negative number stays a positional argument.
+// isFlagToken reports whether arg is "--name", "--name=value" or "-x" for
+// an ASCII letter x of either case, so that "-N" is reported as an
+// unknown flag. A lone "-" or a negative number stays a positional
+// argument.
 func isFlagToken(arg string) bool {
 	if strings.HasPrefix(arg, "--") {
 		return len(arg) > 2
 	}
-	return len(arg) >= 2 && arg[0] == '-' && arg[1] >= 'a' && arg[1] <= 'z'
+	return len(arg) >= 2 && arg[0] == '-' && (arg[1] >= 'a' && arg[1] <= 'z' || arg[1] >= 'A' && arg[1] <= 'Z')
+}
+
+// unknownFlag builds the error for a flag the usage line lacks, naming the
+// flag the user probably meant when only the letter case differs.
+func unknownFlag(flags []sop.UsageFlag, typed, name string, short bool) error {
+	for _, f := range flags {
+		switch {
+		case short && f.Short != "" && strings.EqualFold(f.Short, name):
+			return problemf("Unknown flag %s: flags are case-sensitive, so write -%s.", quoteInput(typed, 40), f.Short)
+		case !short && strings.EqualFold(f.Name, name):
+			return problemf("Unknown flag %s: flags are case-sensitive, so write --%s.", quoteInput(typed, 40), f.Name)
+		}
+	}
+	return problemf("Unknown flag %s.", quoteInput(typed, 40))
 }
 
 func findFlag(flags []sop.UsageFlag, name string, short bool) (sop.UsageFlag, bool) {
@@ -300,7 +363,7 @@ func (g *Grammar) unknown(tokens []string) error {
 			best, bestDistance = c, d
 		}
 	}
-	err := &UsageError{Problem: fmt.Sprintf("Unknown command `%s`.", clip(strings.Join(tokens, " "), 60)), Usage: "help"}
+	err := &UsageError{Problem: fmt.Sprintf("Unknown command %s.", quoteInput(strings.Join(tokens, " "), 60)), Usage: "help"}
 	if bestDistance <= max(2, len(best)/3) {
 		err.Suggestion = Prefix + " " + best
 		err.Usage = g.usageOf(best)
@@ -334,7 +397,7 @@ func (g *Grammar) Help() string {
 		VerbSecrets:   "list the secret inventory with rotation due dates (never values)",
 		VerbRetry:     "run a request's failed or interrupted action again",
 		VerbStatus:    "show a request's state and what it is waiting for",
-		VerbApprove:   "sign the approval step as an approver",
+		VerbApprove:   "sign the approval step as an approver; with the revision a gate message shows, only while the request is still that revision",
 		VerbReject:    "reject a request as an approver, with the reason",
 		VerbCancel:    "cancel a request you opened",
 		VerbHelp:      "show this help",
@@ -356,8 +419,10 @@ func (g *Grammar) CommandNames() []string {
 	return names
 }
 
-// tokenize splits a command line on white space, honouring single and
-// double quotes so a reason can contain spaces.
+// tokenize splits a command line on white space, Unicode spaces such as
+// the no-break space included, honouring single and double quotes so a
+// reason can contain spaces. It rejects characters that show nothing but
+// would change a token, such as a zero-width space.
 func tokenize(text string) ([]string, error) {
 	if len(text) > 4000 {
 		return nil, problemf("The command is longer than 4000 characters.")
@@ -366,15 +431,17 @@ func tokenize(text string) ([]string, error) {
 	var current strings.Builder
 	inToken := false
 	var quote rune
-	for _, r := range text {
+	for i, r := range text {
 		switch {
+		case isHidden(r):
+			return nil, problemf("The command contains the invisible character %U at byte %d; type the command again without it.", r, i)
 		case quote != 0 && r == quote:
 			quote = 0
 		case quote != 0:
 			current.WriteRune(r)
 		case r == '"' || r == '\'':
 			quote, inToken = r, true
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+		case unicode.IsSpace(r):
 			if inToken {
 				tokens = append(tokens, current.String())
 				current.Reset()
@@ -413,6 +480,70 @@ func levenshtein(a, b string) int {
 		prev = cur
 	}
 	return prev[len(rb)]
+}
+
+func startsWithSpace(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return s == "" || unicode.IsSpace(r)
+}
+
+// isHidden reports whether r is a zero-width or bidirectional control
+// character. Such a character inside a word makes it differ from what the
+// user sees. Zero-width joiners stay allowed, since emoji and some scripts
+// need them in a reason.
+func isHidden(r rune) bool {
+	switch {
+	case r == 0x200B, r == 0x2060, r == 0xFEFF: // zero-width space, word joiner, byte order mark
+		return true
+	case r == 0x200E, r == 0x200F, r == 0x061C: // directional marks
+		return true
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069: // bidirectional embeddings, overrides and isolates
+		return true
+	}
+	return false
+}
+
+// Look-alikes that quoteInput puts in place of the characters that end a
+// code span or start Slack's mention and link syntax.
+const (
+	graveLookalike = 'ˋ' // U+02CB modifier letter grave accent
+	lessLookalike  = '‹' // U+2039
+	moreLookalike  = '›' // U+203A
+	wordJoiner     = '\u2060'
+)
+
+// quoteInput renders text a user typed, clipped to n runes, as an inline
+// code span that is inert in GitHub Markdown and in Slack mrkdwn, where
+// replies go. A Slack code span cannot hold a backtick, and Slack reads
+// <…> as mention and link syntax, so backticks, '<' and '>' become
+// look-alikes. A word joiner after each '@' keeps mention parsers from
+// matching, and characters that do not print are shown as escapes such
+// as \u00a0.
+func quoteInput(s string, n int) string {
+	if s == "" {
+		return `""`
+	}
+	var b strings.Builder
+	b.WriteByte('`')
+	for _, r := range clip(s, n) {
+		switch {
+		case r == '`':
+			b.WriteRune(graveLookalike)
+		case r == '<':
+			b.WriteRune(lessLookalike)
+		case r == '>':
+			b.WriteRune(moreLookalike)
+		case r == '@':
+			b.WriteRune('@')
+			b.WriteRune(wordJoiner)
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('`')
+	return b.String()
 }
 
 // problemf returns a UsageError whose message is safe to show the user.

@@ -61,6 +61,9 @@ func (e *Engine) openRequest(t *txn, c CommandIssued, cmd Command) error {
 	if c.Actor.Login == "" {
 		return &UsageError{Problem: "Your Slack account is not paired with a GitHub login, so sopbot cannot record you as the requester. Ask an administrator to add you under `people` in the sopbot config."}
 	}
+	if err := e.checkInventory(t, s, cmd.Params); err != nil {
+		return err
+	}
 	target := fillTemplate(s.Binding.Target, cmd.Params)
 	state, behind := StateOpening, int64(0)
 	existing, err := e.DB.OpenRequestByTarget(t.ctx, t.tx, target)

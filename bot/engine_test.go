@@ -92,7 +92,7 @@ func TestEngineOpenRequest(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		reply := h.commandReply("alice", "promote model fraud-detector 0")
-		assert.Equal(t, "Invalid model version \"0\": use the version number MLflow shows, such as 3.\nUsage: `/mlops "+promoteUsage+"`", reply)
+		assert.Equal(t, "Invalid model version `0`: use the version number MLflow shows, such as 3.\nUsage: `/mlops "+promoteUsage+"`", reply)
 		assert.Equal(t, []string{"reply"}, h.queue.kindsSince(0), "jobs")
 	})
 }
@@ -137,7 +137,7 @@ func TestEngineIssueOpened(t *testing.T) {
 		}, checks, "checks")
 		assert.Equal(t, bot.CheckNotApplicable, h.items(id)["s2-2"].CheckState, "parity item without a configured check")
 		assert.Equal(t, []bot.LabelsArgs{{RequestID: id}}, jobsOf[bot.LabelsArgs](h.queue, mark), "label updates")
-		assert.Equal(t, []string{"alice request opened", "sopbot issue opened", "sopbot check finished", "sopbot state changed"}, h.auditActions(id), "audit")
+		assert.Equal(t, []string{"alice request opened", "sopbot issue opened", "sopbot check finished", "sopbot revision changed", "sopbot state changed"}, h.auditActions(id), "audit")
 	})
 
 	t.Run("second result changes nothing", func(t *testing.T) {
@@ -463,7 +463,7 @@ func TestEngineHelp(t *testing.T) {
 	h := newHarness(t)
 	reply := h.commandReply("alice", "")
 	assert.Contains(t, reply, "`/mlops "+promoteUsage+"`: open a SOP-02 request", "help")
-	assert.Contains(t, reply, "`/mlops approve <request>`", "help")
+	assert.Contains(t, reply, "`/mlops approve <request> [revision]`", "help")
 }
 
 func TestActorMention(t *testing.T) {

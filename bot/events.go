@@ -132,9 +132,13 @@ type ButtonPressed struct {
 	DeliveryID string
 	// Actor is the Slack user who clicked, with the GitHub login the
 	// configuration pairs them with; an unpaired user has no Login.
-	Actor       Actor
-	Ref         RequestRef
-	Action      string // ButtonApprove or ButtonReject
+	Actor  Actor
+	Ref    RequestRef
+	Action string // ButtonApprove or ButtonReject
+	// Revision is the request revision the clicked message showed, from
+	// the button's value; empty for a message posted before buttons
+	// carried one.
+	Revision    string
 	ResponseURL string
 	TriggerID   string
 	Channel     string

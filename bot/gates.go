@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -52,6 +53,12 @@ func (e *Engine) button(t *txn, ev ButtonPressed, origin store.Origin) error {
 	if err != nil {
 		return err
 	}
+	if reason == "" {
+		reason, err = e.staleButton(t, req, ev.Revision)
+		if err != nil {
+			return err
+		}
+	}
 	if reason != "" {
 		e.Log.Warn("button approval refused", "request_id", req.ID, "sop", req.SOPID, "github_login", ev.Actor.Login, "reason", reason)
 		return &UsageError{Problem: "Not signed: " + reason}
@@ -66,6 +73,83 @@ func (e *Engine) button(t *txn, ev ButtonPressed, origin store.Origin) error {
 		return err
 	}
 	return e.advance(t, &req, s)
+}
+
+// staleButton returns why a click on a message drawn for revision seen
+// cannot sign the request now, or "". A refused click redraws the gate
+// message, so the approver finds the current parameters and buttons.
+func (e *Engine) staleButton(t *txn, req store.Request, seen string) (string, error) {
+	var reason string
+	if seen == "" {
+		reason = fmt.Sprintf("this message carries no revision of %s, so sopbot cannot tell which parameters you reviewed. It now shows the current ones; review them in %s and click Approve again.",
+			req.Label(), issueRef(req))
+	} else {
+		changes, err := e.changesSince(t, req, seen)
+		if err != nil || changes == "" {
+			return "", err
+		}
+		reason = fmt.Sprintf("the request changed since this message: %s; review the new parameters in %s.", changes, issueRef(req))
+	}
+	return reason, e.enqueue(t, GateMessageArgs{RequestID: req.ID})
+}
+
+// issueRef names a request's issue for a reply: its label, with the URL
+// once the issue exists.
+func issueRef(req store.Request) string {
+	if req.IssueURL == "" {
+		return req.Label()
+	}
+	return req.Label() + " (" + req.IssueURL + ")"
+}
+
+// gateValueSeparator separates the request label from the revision in a
+// gate button's value.
+const gateValueSeparator = "@"
+
+// minRevisionPrefix is the fewest hex digits of a revision that a button
+// value or an approve command may give.
+const minRevisionPrefix = 7
+
+// shortRevision returns the first 12 hex digits of a revision, as
+// messages show it.
+func shortRevision(revision string) string {
+	return revision[:min(len(revision), 12)]
+}
+
+// GateValue returns the value of a gate message's buttons: the request's
+// label and the revision the message shows, such as "#12@1a2b…", so that
+// a click signs only what the approver saw.
+func GateValue(req store.Request) string {
+	return req.Label() + gateValueSeparator + req.Revision
+}
+
+// ParseGateValue splits a gate button's value into the request and the
+// revision the message showed. A value without a revision, from a message
+// posted before buttons carried one, returns an empty revision.
+func ParseGateValue(value string) (RequestRef, string, error) {
+	label, revision, hasRevision := strings.Cut(value, gateValueSeparator)
+	ref, err := ParseRequestRef(label)
+	if err != nil {
+		return RequestRef{}, "", err
+	}
+	if hasRevision && !isRevision(revision) {
+		return RequestRef{}, "", fmt.Errorf("revision %q is not %d to 64 lower-case hex digits", clip(revision, 70), minRevisionPrefix)
+	}
+	return ref, revision, nil
+}
+
+// isRevision reports whether s is a request revision or a prefix of one
+// long enough to compare.
+func isRevision(s string) bool {
+	if len(s) < minRevisionPrefix || len(s) > sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && (s[i] < 'a' || s[i] > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // resolvedText returns the reply to a click that comes after the gate
@@ -177,7 +261,20 @@ func (w *Workers) gate(req store.Request, s *sop.SOP, signoffs []store.Signoff) 
 		section = sec.Title
 	}
 	return slack.Gate{Request: req.Label(), Title: s.RenderTitle(req.Params), URL: req.IssueURL, Section: section,
-		Approvers: approvers, Signed: signed, Value: req.Label()}
+		Approvers: approvers, Signed: signed, Parameters: gateParameters(s, req.Params),
+		Revision: shortRevision(req.Revision), Value: GateValue(req)}
+}
+
+// gateParameters lists the request's parameters as "name: value" in the
+// order the binding declares them.
+func gateParameters(s *sop.SOP, params map[string]string) []string {
+	var out []string
+	for _, p := range s.Binding.Params {
+		if value, ok := params[p.Name]; ok {
+			out = append(out, p.Name+": "+value)
+		}
+	}
+	return out
 }
 
 func parenthesize(s string) string {

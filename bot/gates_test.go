@@ -9,9 +9,18 @@ import (
 	"github.com/sopbot/sopbot/bot"
 )
 
+// click handles a click on the gate message of issue 1, drawn for the
+// request's current revision.
 func (h *harness) click(actor bot.Actor, action string) {
 	h.t.Helper()
-	h.handle(bot.ButtonPressed{DeliveryID: h.deliveryID(), Actor: actor, Ref: bot.RequestRef{Issue: 1}, Action: action,
+	h.clickRevision(actor, action, h.request(h.requestIDOfIssue(1)).Revision)
+}
+
+// clickRevision handles a click on a gate message of issue 1 drawn for
+// revision.
+func (h *harness) clickRevision(actor bot.Actor, action, revision string) {
+	h.t.Helper()
+	h.handle(bot.ButtonPressed{DeliveryID: h.deliveryID(), Actor: actor, Ref: bot.RequestRef{Issue: 1}, Action: action, Revision: revision,
 		ResponseURL: "https://hooks.slack.com/actions/T0/1/x", TriggerID: "trigger-1", Channel: testChannel})
 }
 
@@ -113,4 +122,123 @@ func TestRejectReasonFromNonApproverIsRefused(t *testing.T) {
 	id := h.reviewed()
 	h.handle(bot.RejectReasonSubmitted{DeliveryID: h.deliveryID(), Actor: slackActor(h, "bob", "U0BOB"), Ref: bot.RequestRef{Issue: 1}, Reason: "no"})
 	assert.Equal(t, bot.StateAwaitingApproval, h.request(id).State, "a forged modal submission rejects nothing")
+}
+
+func TestParameterChangeRedrawsGateMessage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "")
+	id := h.openRotationIssue("mlflow-server")
+
+	mark := h.queue.mark()
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment payments-api")
+	require.Equal(t, "payments-api", h.request(id).Params["deployment"])
+	assert.Contains(t, jobsOf[bot.GateMessageArgs](h.queue, mark), bot.GateMessageArgs{RequestID: id}, "the gate message is redrawn")
+	assert.Equal(t, bot.StateAwaitingApproval, h.request(id).State)
+}
+
+func TestStaleApproveButtonRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "")
+	id := h.openRotationIssue("mlflow-server")
+	drawn := h.request(id).Revision
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment payments-api")
+
+	mark := h.queue.mark()
+	h.clickRevision(slackActor(h, "gina", "U0GINA"), bot.ButtonApprove, drawn)
+	assert.Empty(t, h.signoffs(id), "nothing is signed")
+	assert.Equal(t, bot.StateAwaitingApproval, h.request(id).State)
+	assert.Equal(t, "Not signed: the request changed since this message: deployment mlflow-server → payments-api by @hank; "+
+		"review the new parameters in #1 ("+issueURL+").", lastReplyText(h, mark))
+	assert.Contains(t, jobsOf[bot.GateMessageArgs](h.queue, mark), bot.GateMessageArgs{RequestID: id}, "the clicked message is redrawn")
+
+	h.click(slackActor(h, "gina", "U0GINA"), bot.ButtonApprove)
+	signoffs := h.signoffs(id)
+	require.Len(t, signoffs, 1, "a click on the redrawn message signs")
+	assert.Equal(t, h.request(id).Revision, signoffs[0].Revision)
+	assert.Equal(t, "payments-api", h.request(id).Params["deployment"])
+}
+
+func TestStaleButtonListsEveryLaterChange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "")
+	id := h.openRotationIssue("mlflow-server")
+	drawn := h.request(id).Revision
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment payments-api")
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment billing-api")
+
+	mark := h.queue.mark()
+	h.clickRevision(slackActor(h, "gina", "U0GINA"), bot.ButtonApprove, drawn)
+	assert.Contains(t, lastReplyText(h, mark),
+		"the request changed since this message: deployment mlflow-server → payments-api by @hank; deployment payments-api → billing-api by @hank;")
+	assert.Empty(t, h.signoffs(id))
+}
+
+func TestButtonWithoutRevisionRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.reviewed()
+	mark := h.queue.mark()
+	h.clickRevision(slackActor(h, "dana", "U0DANA"), bot.ButtonApprove, "")
+	assert.Empty(t, h.signoffs(id), "nothing is signed")
+	assert.Contains(t, lastReplyText(h, mark), "Not signed: this message carries no revision of #1")
+	assert.Contains(t, jobsOf[bot.GateMessageArgs](h.queue, mark), bot.GateMessageArgs{RequestID: id}, "the message is redrawn with a revision")
+}
+
+func TestStaleRejectButtonStillOpensModal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.reviewed()
+	mark := h.queue.mark()
+	h.clickRevision(slackActor(h, "erin", "U0ERIN"), bot.ButtonReject, "")
+	assert.Len(t, jobsOf[bot.RejectModalArgs](h.queue, mark), 1, "a rejection never signs, so any revision may reject")
+}
+
+func TestApproveCommandRevision(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "")
+	id := h.openRotationIssue("mlflow-server")
+	reviewed := h.request(id).Revision[:12]
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment payments-api")
+
+	reply := h.commandReply("gina", "approve #1 "+reviewed)
+	assert.Equal(t, "Not signed: the request changed since revision "+reviewed+": deployment mlflow-server → payments-api by @hank; "+
+		"review the new parameters in #1 ("+issueURL+").", reply)
+	assert.Empty(t, h.signoffs(id))
+
+	reply = h.commandReply("gina", "approve #1 "+h.request(id).Revision[:12])
+	assert.Equal(t, "Signed #1 as Security lead.", reply)
+	assert.Len(t, h.signoffs(id), 1)
+}
+
+func TestStaleApprovalTickSetBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "")
+	id := h.openRotationIssue("mlflow-server")
+	stale := h.body(id)
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment payments-api")
+
+	// gina ticks her approval line in the body from before the change.
+	mark := h.queue.mark()
+	h.editBody("gina", h.body(id), h.edit(stale, true, "approve-security-lead"))
+	assert.Empty(t, h.signoffs(id), "nothing is signed")
+	assert.False(t, h.items(id)["approve-security-lead"].Checked, "the box is set back")
+	comments := jobsOf[bot.CommentArgs](h.queue, mark)
+	require.NotEmpty(t, comments)
+	assert.Contains(t, comments[len(comments)-1].Body,
+		"the Parameters table you ticked it in differs from the request's (deployment `mlflow-server` where the request has `payments-api`)")
+}
+
+func TestApprovalTickOnCurrentBodySigns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "")
+	id := h.openRotationIssue("mlflow-server")
+	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment payments-api")
+	h.tick("gina", "approve-security-lead")
+	assert.Len(t, h.signoffs(id), 1)
 }

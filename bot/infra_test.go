@@ -63,13 +63,14 @@ func TestOnboardingCommandFlags(t *testing.T) {
 	reply = h.commandReply("alice", "onboard project churn risk cc-42")
 	assert.Contains(t, reply, "Missing --team <team>.", "positional values do not stand in for required flags")
 	reply = h.commandReply("alice", "onboard project churn --team risk --cost-center cc-42 --quota 4")
-	assert.Contains(t, reply, "Unknown flag --quota.")
+	assert.Contains(t, reply, "Unknown flag `--quota`.")
 	reply = h.commandReply("alice", "onboard project churn --team=Risk! --cost-center cc-42")
-	assert.Contains(t, reply, `Invalid name "Risk!" for <team>`)
+	assert.Contains(t, reply, "Invalid name `Risk!` for <team>")
 }
 
 func TestRotationCommandShortFlag(t *testing.T) {
 	h := newHarness(t)
+	h.seedSecret("mlops", "mlflow-secrets", "mlflow-server")
 	mark := h.queue.mark()
 	h.command("hank", "rotate secret mlflow-secrets -n mlops --deployment mlflow-server")
 	opened := jobsOf[bot.OpenIssueArgs](h.queue, mark)

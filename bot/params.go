@@ -48,32 +48,47 @@ func validateParams(specs []sop.Param, values map[string]string) (map[string]str
 }
 
 func checkParam(spec sop.Param, value string) (string, error) {
-	shown := clip(value, 40)
+	shown := quoteInput(value, 40)
 	if !utf8.ValidString(value) {
 		return "", problemf("<%s> is not valid UTF-8.", spec.Name)
+	}
+	// The k8s-name and text cases below word their own length limit.
+	if spec.MaxLength > 0 && len(value) > spec.MaxLength && spec.Kind != sop.KindK8sName && spec.Kind != sop.KindText {
+		return "", problemf("Invalid value %s for <%s>: use at most %d characters.", shown, spec.Name, spec.MaxLength)
 	}
 	switch spec.Kind {
 	case sop.KindModelName:
 		if !modelNamePattern.MatchString(value) {
-			return "", problemf("Invalid model name %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", shown)
+			return "", problemf("Invalid model name %s: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", shown)
 		}
 	case sop.KindModelVersion:
 		value = strings.TrimPrefix(strings.TrimPrefix(value, "v"), "V")
 		if !versionPattern.MatchString(value) {
-			return "", problemf("Invalid model version %q: use the version number MLflow shows, such as 3.", shown)
+			return "", problemf("Invalid model version %s: use the version number MLflow shows, such as 3.", shown)
 		}
 	case sop.KindStageOrAlias:
 		return checkTarget(value)
 	case sop.KindK8sName:
-		if !k8sNamePattern.MatchString(value) {
-			return "", problemf("Invalid name %q for <%s>: use at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit.", shown, spec.Name)
+		limit := maxLength(spec, 63)
+		if !k8sNamePattern.MatchString(value) || len(value) > limit {
+			return "", problemf("Invalid name %s for <%s>: use at most %d lowercase letters, digits or '-', starting and ending with a letter or digit.", shown, spec.Name, limit)
 		}
 	default:
-		if strings.ContainsAny(value, "\n\r`<>|") || utf8.RuneCountInString(value) > 200 {
-			return "", problemf("Invalid value %q for <%s>: use at most 200 characters without newlines, backticks, '<', '>' or '|'.", shown, spec.Name)
+		limit := maxLength(spec, 200)
+		if strings.ContainsAny(value, "\n\r`<>|") || utf8.RuneCountInString(value) > limit {
+			return "", problemf("Invalid value %s for <%s>: use at most %d characters without newlines, backticks, '<', '>' or '|'.", shown, spec.Name, limit)
 		}
 	}
 	return value, nil
+}
+
+// maxLength returns the parameter's MaxLength when it is set and below
+// limit, the kind's own limit, and limit otherwise.
+func maxLength(spec sop.Param, limit int) int {
+	if spec.MaxLength > 0 && spec.MaxLength < limit {
+		return spec.MaxLength
+	}
+	return limit
 }
 
 // checkTarget accepts the stages a version can be promoted to and MLflow
@@ -86,7 +101,7 @@ func checkTarget(value string) (string, error) {
 		return stage, nil
 	}
 	if !aliasPattern.MatchString(value) || reservedAlias.MatchString(value) {
-		return "", problemf("Invalid target %q: use Staging, Production or an alias of letters, digits, '_' or '-' (not \"latest\" or v<number>).", clip(value, 40))
+		return "", problemf("Invalid target %s: use Staging, Production or an alias of letters, digits, '_' or '-' (not \"latest\" or v<number>).", quoteInput(value, 40))
 	}
 	return value, nil
 }

@@ -3,6 +3,8 @@ package bot
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,9 +26,14 @@ func requestRevision(req store.Request, s *sop.SOP, items map[string]store.Item)
 	return hex.EncodeToString(sum.Sum(nil))
 }
 
+// auditRevisionChanged is the audit action that records each new revision
+// with the one before it and why it changed, which changesSince reads.
+const auditRevisionChanged = "revision changed"
+
 // refreshRevision recomputes the request's revision. When it changed
 // before the action ran, every sign-off given on an earlier revision is
-// voided and the issue says why.
+// voided and the issue says why. While the request awaits approval, the
+// Slack gate message is redrawn, so its buttons carry the new revision.
 func (e *Engine) refreshRevision(t *txn, req *store.Request, s *sop.SOP, why string) error {
 	items, err := e.DB.Items(t.ctx, t.tx, req.ID)
 	if err != nil {
@@ -39,9 +46,17 @@ func (e *Engine) refreshRevision(t *txn, req *store.Request, s *sop.SOP, why str
 	if err := e.DB.SetRevision(t.ctx, t.tx, req.ID, revision); err != nil {
 		return err
 	}
+	previous := req.Revision
 	req.Revision = revision
+	if err := e.audit(t, req.ID, BotActor, auditRevisionChanged, map[string]string{"from": previous, "to": revision, "why": why}); err != nil {
+		return err
+	}
 	switch req.State {
-	case StateOpening, StateQueued, StateAwaitingReview, StateAwaitingApproval:
+	case StateAwaitingApproval:
+		if err := e.enqueue(t, GateMessageArgs{RequestID: req.ID}); err != nil {
+			return err
+		}
+	case StateOpening, StateQueued, StateAwaitingReview:
 	default:
 		return nil // the approved action ran or is running; the record keeps the old revision
 	}
@@ -52,6 +67,50 @@ func (e *Engine) refreshRevision(t *txn, req *store.Request, s *sop.SOP, why str
 	return e.comment(t, *req, fmt.Sprintf("The request changed (%s), so %d approval(s) given before no longer count. Approvers, please review it again.", why, n))
 }
 
+// changesSince describes how the request changed after the revision an
+// approver was shown, given as seen or a prefix of it. An example is
+// "deployment mlflow-server → payments-api by @hank". It returns "" when
+// seen is the current revision, and the current parameters when the audit
+// trail has no change away from seen.
+func (e *Engine) changesSince(t *txn, req store.Request, seen string) (string, error) {
+	if seen != "" && strings.HasPrefix(req.Revision, seen) {
+		return "", nil
+	}
+	entries, err := e.DB.AuditByAction(t.ctx, t.tx, req.ID, auditRevisionChanged)
+	if err != nil {
+		return "", err
+	}
+	type change struct{ From, To, Why string }
+	changes := make([]change, len(entries))
+	last := -1 // the newest change away from seen
+	for i, entry := range entries {
+		if err := json.Unmarshal([]byte(entry.Detail), &changes[i]); err != nil {
+			return "", fmt.Errorf("decoding audit entry %d of request %d: %w", entry.ID, req.ID, err)
+		}
+		if seen != "" && strings.HasPrefix(changes[i].From, seen) {
+			last = i
+		}
+	}
+	if last < 0 {
+		return "its parameters are now " + paramList(req.Params), nil
+	}
+	var whys []string
+	for _, c := range changes[last:] {
+		whys = append(whys, c.Why)
+	}
+	return strings.Join(whys, "; "), nil
+}
+
+// paramList formats parameters as "name value" pairs in name order, such
+// as "deployment payments-api, namespace mlops".
+func paramList(params map[string]string) string {
+	var parts []string
+	for _, name := range sortedKeys(params) {
+		parts = append(parts, name+" "+params[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
 // changeParams gives a request new parameter values, from an edit of its
 // issue's Parameters table or a new command, when the actor may change it.
 func (e *Engine) changeParams(t *txn, req *store.Request, s *sop.SOP, actor Actor, values map[string]string, via string) error {
@@ -60,6 +119,13 @@ func (e *Engine) changeParams(t *txn, req *store.Request, s *sop.SOP, actor Acto
 	}
 	params, err := ValidateParams(s, values)
 	if err != nil {
+		return err
+	}
+	if err := e.checkInventory(t, s, params); err != nil {
+		var usageErr *UsageError
+		if errors.As(err, &usageErr) {
+			return &UsageError{Problem: "Parameters not changed: " + usageErr.Problem}
+		}
 		return err
 	}
 	if target := fillTemplate(s.Binding.Target, params); target != req.Target {

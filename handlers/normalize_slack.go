@@ -34,7 +34,7 @@ func (n *Normalizer) buttonPressed(ctx context.Context, d store.Delivery) (bot.E
 	if button == nil {
 		return nil, "interaction has no Approve or Reject action", nil
 	}
-	ref, err := bot.ParseRequestRef(button.Value)
+	ref, revision, err := bot.ParseGateValue(button.Value)
 	if err != nil {
 		return nil, "button value is not a request: " + err.Error(), nil
 	}
@@ -48,6 +48,7 @@ func (n *Normalizer) buttonPressed(ctx context.Context, d store.Delivery) (bot.E
 		Actor:       n.slackActor(ctx, d, callback.User.ID),
 		Ref:         ref,
 		Action:      action,
+		Revision:    revision,
 		ResponseURL: callback.ResponseURL,
 		TriggerID:   callback.TriggerID,
 		Channel:     firstNonEmpty(callback.Channel.ID, callback.Container.ChannelID),

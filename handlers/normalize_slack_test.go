@@ -94,6 +94,28 @@ func TestNormalizeButtonBadValue(t *testing.T) {
 	assert.True(t, strings.HasPrefix(reason, "button value is not a request"), "reason %q", reason)
 }
 
+func TestNormalizeButtonRevision(t *testing.T) {
+	revision := strings.Repeat("3f", 32)
+	d := storeInteraction(t, clickPayload(t, slack.ApproveActionID, "#12@"+revision, nil))
+
+	ev, reason := normalize(t, newNormalizer(testBotLogin), d)
+
+	require.NotNil(t, ev, "event: got nil (reason %q)", reason)
+	pressed, ok := ev.(bot.ButtonPressed)
+	require.True(t, ok, "event: got %T, want bot.ButtonPressed", ev)
+	assert.Equal(t, bot.RequestRef{Issue: 12}, pressed.Ref)
+	assert.Equal(t, revision, pressed.Revision)
+}
+
+func TestNormalizeButtonBadRevision(t *testing.T) {
+	d := storeInteraction(t, clickPayload(t, slack.ApproveActionID, "#12@not-hex", nil))
+
+	ev, reason := normalize(t, newNormalizer(testBotLogin), d)
+
+	assert.Nil(t, ev)
+	assert.Contains(t, reason, "button value is not a request: revision \"not-hex\" is not 7 to 64 lower-case hex digits")
+}
+
 func TestNormalizeButtonTeamRole(t *testing.T) {
 	// A role held through a GitHub team needs an installation, which a
 	// Slack interaction does not carry, so the configured one is used.

@@ -54,8 +54,14 @@ type Gate struct {
 	Approvers []string
 	// Signed are the sign-offs given so far, such as "@dana as ML lead".
 	Signed []string
+	// Parameters are the request's parameters, such as "version: 3", so
+	// the approver sees what a sign-off approves.
+	Parameters []string
+	// Revision identifies the request's content that the message shows,
+	// such as "1a2b3c4d5e6f".
+	Revision string
 	// Value is the value of both buttons: the request reference, such as
-	// "#12", that the click is about.
+	// "#12", that the click is about, and may carry the revision too.
 	Value string
 }
 
@@ -93,6 +99,12 @@ func gateSummary(g Gate) *slack.SectionBlock {
 	text.WriteString(escapeMrkdwn(g.Section))
 	if len(g.Approvers) > 0 {
 		text.WriteString(" needs: " + escapeMrkdwn(strings.Join(g.Approvers, ", ")))
+	}
+	if len(g.Parameters) > 0 {
+		text.WriteString("\nParameters: " + escapeMrkdwn(strings.Join(g.Parameters, ", ")))
+	}
+	if g.Revision != "" {
+		text.WriteString("\nRevision: " + escapeMrkdwn(g.Revision))
 	}
 	return slack.NewSectionBlock(mrkdwn(text.String()), nil, nil)
 }

@@ -123,6 +123,18 @@ func TestGateBlocksEscapeMrkdwn(t *testing.T) {
 	assert.Equal(t, "No sign-offs yet.", signed)
 }
 
+func TestGateBlocksShowParametersAndRevision(t *testing.T) {
+	gate := promotionGate()
+	gate.Parameters = []string{"model: fraud-detector", "note: <!here> & more"}
+	gate.Revision = "1a2b3c4d5e6f"
+
+	blocks := blockJSON(t, slack.GateBlocks(gate))
+
+	summary := blocks[0]["text"].(map[string]any)["text"].(string)
+	assert.Contains(t, summary, "\nParameters: model: fraud-detector, note: &lt;!here&gt; &amp; more")
+	assert.Contains(t, summary, "\nRevision: 1a2b3c4d5e6f")
+}
+
 func TestGateBlocksClipLongText(t *testing.T) {
 	gate := promotionGate()
 	gate.Approvers = []string{strings.Repeat("x", 4000)}
