@@ -19,9 +19,9 @@ type GitHub interface {
 	// contains marker, so a retried create finds its earlier issue.
 	FindIssueByMarker(ctx context.Context, installationID int64, label, marker string) (github.Issue, bool, error)
 	GetIssue(ctx context.Context, installationID int64, number int) (github.Issue, error)
-	EditIssueBody(ctx context.Context, installationID int64, number int, body string) error
-	EditIssue(ctx context.Context, installationID int64, number int, title, body string) error
-	ReplaceLabels(ctx context.Context, installationID int64, number int, labels []string) error
+	// UpdateIssue changes the fields of update in one request and returns
+	// the issue as GitHub stored it.
+	UpdateIssue(ctx context.Context, installationID int64, number int, update github.IssueUpdate) (github.Issue, error)
 	CreateComment(ctx context.Context, installationID int64, number int, body string) (github.Comment, error)
 	// FindComment reports whether a comment on the issue contains marker.
 	FindComment(ctx context.Context, installationID int64, number int, marker string) (bool, error)

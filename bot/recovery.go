@@ -112,6 +112,10 @@ func signOffState(req store.Request) (state, description string) {
 		return "failure", fmt.Sprintf("%s rejected: %s", req.Label(), req.Reason)
 	case StateCancelled:
 		return "error", fmt.Sprintf("%s cancelled", req.Label())
+	case StateOpening, StateQueued, StateAwaitingReview, StateAwaitingApproval:
+		// One text for every state before the approval, so the status is
+		// not sent again when only the review stage changes.
+		return "pending", fmt.Sprintf("%s is not signed off yet", req.Label())
 	}
 	return "pending", fmt.Sprintf("%s is %s", req.Label(), req.State)
 }

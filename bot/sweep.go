@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -50,15 +51,43 @@ func (w *Workers) setStatus(ctx context.Context, job *river.Job[StatusArgs]) err
 		return w.outcome(job.Kind, attrs, err)
 	}
 	state, description := signOffState(req)
+	w.statuses.mu.Lock()
+	defer w.statuses.mu.Unlock()
 	for _, pr := range prs {
 		if pr.Head == "" {
 			continue
 		}
+		set := commitStatus{state: state, description: description, targetURL: req.IssueURL}
+		if w.statuses.last[pr.Head] == set {
+			continue // the commit already carries this status
+		}
 		if err := w.GitHub.SetCommitStatus(ctx, inst, pr.Head, state, StatusContext, description, req.IssueURL); err != nil {
 			return w.outcome(job.Kind, append(attrs, "pull_request", pr.Number), err)
 		}
+		w.statuses.remember(pr.Head, set)
 	}
 	return nil
+}
+
+// commitStatus is the StatusContext status the bot set on one commit.
+type commitStatus struct {
+	state, description, targetURL string
+}
+
+// statusCache holds the StatusContext status the bot last set on each
+// commit, so an equal one is not sent again. It is kept in memory, so
+// after a restart the first status of each commit is sent again. mu is
+// held while a status is sent, so two jobs cannot both send it.
+type statusCache struct {
+	mu   sync.Mutex
+	last map[string]commitStatus // commit SHA → status
+}
+
+func (c *statusCache) remember(sha string, set commitStatus) {
+	if c.last == nil {
+		c.last = map[string]commitStatus{}
+	}
+	c.last[sha] = set
 }
 
 // sweep compares every open request with GitHub and applies what a lost
@@ -98,7 +127,7 @@ func (w *Workers) sweepRequest(ctx context.Context, req store.Request) error {
 	if err != nil {
 		return err
 	}
-	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
+	issue, err := w.readIssue(ctx, inst, req)
 	if err != nil {
 		return err
 	}
@@ -115,6 +144,34 @@ func (w *Workers) sweepRequest(ctx context.Context, req store.Request) error {
 		return err
 	}
 	return w.sweepHeartbeat(ctx, req)
+}
+
+// readIssue reads a request's issue and makes what it read the bot's view
+// of it, unless the view holds an overwritten edit still to write back.
+func (w *Workers) readIssue(ctx context.Context, inst int64, req store.Request) (github.Issue, error) {
+	defer w.lockIssue(req.IssueNumber)()
+	issue, err := w.GitHub.GetIssue(ctx, inst, req.IssueNumber)
+	if err != nil {
+		return issue, err
+	}
+	view, known := w.views.get(req.IssueNumber)
+	if known && view.stale {
+		return issue, nil
+	}
+	next := viewOf(issue, Labels(req))
+	// A body other than the known one may show edits the store lacks (see
+	// issueView.foreign). sweepBody clears the mark when no box differs
+	// from the store.
+	next.foreign = !known || view.foreign || issue.Body != view.body
+	if known {
+		next.seen, next.wrote, next.last = view.seen, view.wrote, view.last
+		next.remember(issue.Body)
+		if view.labels != nil {
+			next.labels = view.labels
+		}
+	}
+	w.views.put(req.IssueNumber, next)
+	return issue, nil
 }
 
 func (w *Workers) commentGrace() time.Duration {
@@ -152,6 +209,7 @@ func (w *Workers) sweepBody(ctx context.Context, req store.Request, body string)
 		}
 	}
 	if len(drift) == 0 {
+		w.trustView(req.IssueNumber, body)
 		return nil
 	}
 	sort.Strings(drift)

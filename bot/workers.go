@@ -58,13 +58,20 @@ type Workers struct {
 
 	installationOnce sync.Mutex
 	installation     int64
-	// issueLocks serializes the read-modify-write of each issue body, so
-	// two syncs of one issue cannot undo each other's flips.
+	// issueLocks serializes the bot's writes of each issue with the
+	// processing of the webhooks that report edits of its body, so a write
+	// always starts from the body and store that every processed edit left.
 	issueLocks sync.Map // issue number → *sync.Mutex
+	// views are the request issues as the bot last wrote or heard of them.
+	views issueViews
+	// commentLocks serializes the comment jobs of each issue.
+	commentLocks sync.Map // issue number → *sync.Mutex
+	// statuses are the StatusContext statuses the bot set, by commit.
+	statuses statusCache
 }
 
 // lockIssue locks one issue's body against the bot's other writers and
-// returns the unlock function.
+// the processing of its edits, and returns the unlock function.
 func (w *Workers) lockIssue(number int) func() {
 	lock, _ := w.issueLocks.LoadOrStore(number, &sync.Mutex{})
 	mu := lock.(*sync.Mutex)
@@ -128,8 +135,9 @@ func (w *Workers) apply(ctx context.Context, ev Event) error {
 // permanent error cancels the job, a rate limit snoozes it for as long as
 // the server asked, anything else is retried with backoff.
 func (w *Workers) outcome(kind string, attrs []any, err error) error {
-	if err == nil {
-		return nil
+	var snooze *river.JobSnoozeError
+	if err == nil || errors.As(err, &snooze) {
+		return err
 	}
 	attrs = append(attrs, "job", kind, "error", err)
 	if d, ok := retryAfter(err); ok {
@@ -186,7 +194,15 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
-	return w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
+	// An edit of an issue body is processed under the issue's lock, so the
+	// store and the bot's view of the body change together (see
+	// trackBodyEdit).
+	edit, editsBody := bodyEditOf(d, ev)
+	if editsBody {
+		defer w.lockIssue(edit.issue)()
+	}
+	var tracked func()
+	err = w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
 		current, err := w.Engine.DB.GetDelivery(ctx, tx, id)
 		if err != nil || !current.ProcessedAt.IsZero() {
 			return err
@@ -201,8 +217,25 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 		} else {
 			w.Log.Debug("delivery ignored", append(attrs, "reason", skipped)...)
 		}
+		switch {
+		case editsBody:
+			if tracked, err = w.trackBodyEdit(ctx, tx, edit); err != nil {
+				return err
+			}
+		case isIssueClosed(ev):
+			tracked = w.trackClose(ev.(IssueClosed).Issue)
+		}
 		return w.Engine.DB.MarkProcessed(ctx, tx, id, outcome)
 	})
+	if err == nil && tracked != nil {
+		tracked()
+	}
+	return err
+}
+
+func isIssueClosed(ev Event) bool {
+	_, ok := ev.(IssueClosed)
+	return ok
 }
 
 // Installation returns the configured installation, or the repository's
@@ -280,6 +313,9 @@ func (w *Workers) openIssue(ctx context.Context, job *river.Job[OpenIssueArgs]) 
 			return w.openFailed(ctx, job, req, attrs, err)
 		}
 		w.Log.Info("issue opened", "request_id", req.ID, "issue", issue.Number, "sop", req.SOPID)
+		// The created issue is the bot's first view of it, so the first
+		// edit needs no read.
+		w.views.put(issue.Number, viewOf(issue, Labels(req)))
 	}
 	return w.apply(ctx, IssueOpened{RequestID: req.ID, Number: issue.Number, URL: issue.HTMLURL})
 }
@@ -306,6 +342,9 @@ func (w *Workers) modelURL() func(name, version string) string {
 }
 
 func (w *Workers) postComment(ctx context.Context, job *river.Job[CommentArgs]) error {
+	if err := w.holdWhileBusy(ctx, job.Kind, job.Args.RequestID, job.CreatedAt); err != nil {
+		return err
+	}
 	attrs := []any{"request_id", job.Args.RequestID, "issue", job.Args.Issue}
 	req, _, _, err := w.loadRequest(ctx, job.Args.RequestID)
 	if err != nil {
@@ -316,21 +355,7 @@ func (w *Workers) postComment(ctx context.Context, job *river.Job[CommentArgs]) 
 	if err != nil {
 		return w.outcome(job.Kind, attrs, err)
 	}
-	return w.outcome(job.Kind, attrs, w.commentOnce(ctx, inst, job.Args.Issue, job.Args.Body, job.Args.Marker, job.Attempt))
-}
-
-// commentOnce posts a comment carrying a hidden marker. A retry first looks
-// for the marker, so a comment posted before a crash is not posted again.
-func (w *Workers) commentOnce(ctx context.Context, inst int64, issue int, body, marker string, attempt int) error {
-	tag := "<!-- sopbot:effect=" + marker + " -->"
-	if attempt > 1 {
-		found, err := w.GitHub.FindComment(ctx, inst, issue, tag)
-		if err != nil || found {
-			return err
-		}
-	}
-	_, err := w.GitHub.CreateComment(ctx, inst, issue, body+"\n\n"+tag)
-	return err
+	return w.outcome(job.Kind, attrs, w.postComments(ctx, inst, job))
 }
 
 // requestJob is the context of an effect on a request's issue: the
@@ -358,56 +383,29 @@ func (w *Workers) onIssue(ctx context.Context, kind string, requestID int64, fn 
 	return w.outcome(kind, append(attrs, "issue", req.IssueNumber), fn(requestJob{req: req, sop: s, items: items, inst: inst}))
 }
 
-// editIssue reads the issue, lets change rewrite its title and body, and
-// writes them back when they changed. Writes to one issue are serialized.
-func (w *Workers) editIssue(ctx context.Context, r requestJob, change func(title, body string) (string, string)) error {
-	defer w.lockIssue(r.req.IssueNumber)()
-	issue, err := w.GitHub.GetIssue(ctx, r.inst, r.req.IssueNumber)
-	if err != nil {
+// editOnIssue runs writeIssue for an effect job once the request's checks
+// and action have settled or the job has waited effectHoldMax.
+func (w *Workers) editOnIssue(ctx context.Context, kind string, requestID int64, created time.Time, want issueWrite) error {
+	if err := w.holdWhileBusy(ctx, kind, requestID, created); err != nil {
 		return err
 	}
-	title, body := change(issue.Title, issue.Body)
-	switch {
-	case title != issue.Title:
-		return w.GitHub.EditIssue(ctx, r.inst, r.req.IssueNumber, title, body)
-	case body != issue.Body:
-		return w.GitHub.EditIssueBody(ctx, r.inst, r.req.IssueNumber, body)
-	}
-	return nil
+	return w.onIssue(ctx, kind, requestID, func(r requestJob) error { return w.writeIssue(ctx, r, want) })
 }
 
 func (w *Workers) syncItems(ctx context.Context, job *river.Job[SyncItemsArgs]) error {
-	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
-		return w.editIssue(ctx, r, func(title, body string) (string, string) {
-			for _, key := range job.Args.Keys {
-				body, _ = sop.SetChecked(body, key, r.items[key].Checked)
-			}
-			return title, body
-		})
-	})
+	return w.editOnIssue(ctx, job.Kind, job.Args.RequestID, job.CreatedAt, issueWrite{keys: job.Args.Keys})
 }
 
 func (w *Workers) syncParams(ctx context.Context, job *river.Job[SyncParamsArgs]) error {
-	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
-		return w.editIssue(ctx, r, func(string, body string) (string, string) {
-			for _, name := range sortedKeys(r.req.Params) {
-				body, _ = sop.SetParam(body, name, r.req.Params[name])
-			}
-			return r.sop.RenderTitle(r.req.Params), body
-		})
-	})
+	return w.editOnIssue(ctx, job.Kind, job.Args.RequestID, job.CreatedAt, issueWrite{params: true})
 }
 
 func (w *Workers) setLabels(ctx context.Context, job *river.Job[LabelsArgs]) error {
-	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
-		return w.GitHub.ReplaceLabels(ctx, r.inst, r.req.IssueNumber, Labels(r.req))
-	})
+	return w.editOnIssue(ctx, job.Kind, job.Args.RequestID, job.CreatedAt, issueWrite{labels: true})
 }
 
 func (w *Workers) closeIssue(ctx context.Context, job *river.Job[CloseIssueArgs]) error {
-	return w.onIssue(ctx, job.Kind, job.Args.RequestID, func(r requestJob) error {
-		return w.GitHub.CloseIssue(ctx, r.inst, r.req.IssueNumber)
-	})
+	return w.editOnIssue(ctx, job.Kind, job.Args.RequestID, job.CreatedAt, issueWrite{close: true})
 }
 
 func (w *Workers) reply(ctx context.Context, job *river.Job[ReplyArgs]) error {
@@ -422,7 +420,8 @@ func (w *Workers) reply(ctx context.Context, job *river.Job[ReplyArgs]) error {
 		if err != nil {
 			return w.outcome(job.Kind, attrs, err)
 		}
-		return w.outcome(job.Kind, attrs, w.commentOnce(ctx, inst, origin.Issue, job.Args.Text, job.Args.Marker, job.Attempt))
+		parts := []CommentPart{{Body: job.Args.Text, Marker: job.Args.Marker}}
+		return w.outcome(job.Kind, attrs, w.postParts(ctx, inst, origin.Issue, parts, job.Attempt))
 	case OriginSchedule:
 		return nil // the bot opened the request itself; the issue and Slack carry the news
 	}
