@@ -63,7 +63,7 @@ func TestUpdateIssueEmptySendsNothing(t *testing.T) {
 }
 
 func TestUpdateIssueNotFound(t *testing.T) {
-	_, client := setupNoRetry(t)
+	_, client := setup(t)
 	body := "body"
 
 	_, err := client.UpdateIssue(context.Background(), testInstallationID, 99, github.IssueUpdate{Body: &body})
