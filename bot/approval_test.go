@@ -192,7 +192,8 @@ func TestEnginePullRequestReviews(t *testing.T) {
 		mark := h.queue.mark()
 		h.linkPR(2, headSHA)
 
-		assertHasComment(t, jobsOf[bot.CommentArgs](h.queue, mark), "Linked pull request #2.")
+		assert.Empty(t, jobsOf[bot.CommentArgs](h.queue, mark), "a link is audited and shown by the status, not commented")
+		assert.Len(t, jobsOf[bot.StatusArgs](h.queue, mark), 1, "the pull request gets the sign-off status")
 		assert.Equal(t, "sopbot pull request linked", h.lastAudit(id).Actor+" "+h.lastAudit(id).Action, "audit")
 		linked, head := h.prLink(2)
 		assert.Equal(t, id, linked, "linked request")

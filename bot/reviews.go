@@ -114,11 +114,10 @@ func (e *Engine) linkedRequest(t *txn, pr int, body, head string) (store.Request
 		if err := e.audit(t, req.ID, BotActor, "pull request linked", map[string]any{"pull_request": pr, "head": head}); err != nil {
 			return req, false, err
 		}
-		if err := e.enqueue(t, StatusArgs{RequestID: req.ID}); err != nil {
-			return req, false, err
-		}
-		note := fmt.Sprintf("Linked pull request #%d. Approving reviews on it by an approver sign the approval step; a new push voids them.", pr)
-		return req, true, e.comment(t, req, note)
+		// The link needs no comment: GitHub shows the cross-reference on
+		// the issue, the status shows on the pull request, and the
+		// approval section says how a review signs.
+		return req, true, e.enqueue(t, StatusArgs{RequestID: req.ID})
 	}
 	return store.Request{}, false, nil
 }

@@ -225,6 +225,10 @@ func modeLabel(m Mode) string {
 	return ""
 }
 
+// reviewNote says how a pull request review signs, so the bot need not
+// comment when a pull request links to the request.
+const reviewNote = "An approving review by an approver on a pull request that mentions this request signs as well; a new push to it voids that review."
+
 // tickNote returns one sentence that names who ticks a section.
 func (r *renderer) tickNote(sec Section) string {
 	members, requester, botOnly, join := r.s.TickMembers(sec)
@@ -236,7 +240,7 @@ func (r *renderer) tickNote(sec Section) string {
 	var note string
 	switch {
 	case sec.Approval && len(sec.Rule.Tick) == 0 && len(members) > 0:
-		return "Signed by " + joinNames(members, "and") + ": each approver ticks their own approval line."
+		return "Signed by " + joinNames(members, "and") + ": each approver ticks their own approval line. " + reviewNote
 	case botOnly:
 		note = "Ticked by the bot."
 	case len(who) == 0:
