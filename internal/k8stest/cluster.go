@@ -100,16 +100,42 @@ func Start(t testing.TB) *Cluster {
 		t.Skipf("%v; run %s to build them", err, buildScript)
 	}
 
-	cp := &controlPlane{t: t, binDir: binDir, dir: t.TempDir(), launcher: newLauncher()}
-	t.Cleanup(cp.stop)
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	cluster, err := cp.start(ctx)
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		cp := &controlPlane{t: t, binDir: binDir, dir: t.TempDir(), launcher: newLauncher()}
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		cluster, err := cp.start(ctx)
+		cancel()
+		if err == nil {
+			t.Cleanup(cp.stop)
+			return cluster
+		}
+		// freePorts closes its listeners before the servers bind, so a
+		// test in another package can take a port in between; the whole
+		// stack then starts again on fresh ports.
+		if cp.portTaken() && attempt < startAttempts {
+			t.Logf("k8stest: a port was taken between picking and binding it (%v); starting again, attempt %d of %d", err, attempt+1, startAttempts)
+			cp.tailsLogged = true // the exit is expected; its log tail would only be noise
+			cp.stop()
+			continue
+		}
 		cp.logTails()
+		cp.stop()
 		t.Fatalf("start control plane: %v", err)
 	}
-	return cluster
+}
+
+// startAttempts bounds the starts Start makes when a port is taken.
+const startAttempts = 3
+
+// portTaken reports whether a process of a failed start could not bind
+// its port.
+func (cp *controlPlane) portTaken() bool {
+	for _, p := range cp.processes {
+		if strings.Contains(p.tail(logTailLines), "address already in use") {
+			return true
+		}
+	}
+	return false
 }
 
 // As returns a client that impersonates user in groups, so a test can check
