@@ -10,7 +10,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/sopbot/sopbot/internal/faults"
 )
 
 // Options configures a [Fake].
@@ -54,6 +57,7 @@ type Fake struct {
 	server *httptest.Server
 	mux    *http.ServeMux
 	sender *http.Client
+	faulty atomic.Pointer[http.Handler] // serveAPI behind InjectFaults' injector
 
 	stopSender context.CancelFunc
 	senderDone chan struct{}
@@ -231,4 +235,16 @@ func (f *Fake) RevokeTokens() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	clear(f.tokens)
+}
+
+// InjectFaults makes a share of the API requests fail as cfg describes,
+// with GitHub's error bodies, and returns the injector that records them.
+// It replaces any injector set before. Webhook deliveries are not
+// affected.
+func (f *Fake) InjectFaults(cfg faults.Config) *faults.Injector {
+	cfg.Flavor = faults.GitHub
+	injector := faults.New(cfg)
+	h := injector.Wrap(http.HandlerFunc(f.serveAPI))
+	f.faulty.Store(&h)
+	return injector
 }

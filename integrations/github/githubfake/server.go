@@ -85,9 +85,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// ServeHTTP strips PathPrefix, applies injected faults, routes the request
-// and records it.
+// ServeHTTP passes the request through the fault injector, when
+// InjectFaults set one, to serveAPI.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := f.faulty.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	f.serveAPI(w, r)
+}
+
+// serveAPI strips PathPrefix, applies the faults of FailNext, routes the
+// request and records it.
+func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.Path, f.prefix)
 	if !ok || !strings.HasPrefix(path, "/") {
 		writeError(w, http.StatusNotFound, "Not Found")

@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sopbot/sopbot/integrations/mlflow"
+	"github.com/sopbot/sopbot/internal/faults"
 )
 
 // apiPrefix is the path below which MLflow serves its REST API.
@@ -36,6 +38,7 @@ type Transition struct {
 // concurrent use.
 type Fake struct {
 	server *httptest.Server
+	faulty atomic.Pointer[http.Handler] // serveHTTP behind InjectFaults' injector
 
 	mu            sync.Mutex
 	models        map[string]*model
@@ -92,9 +95,30 @@ func (f *Fake) Start() {
 		panic(fmt.Sprintf("mlflowfake: listening on 127.0.0.1: %v", err))
 	}
 
-	f.server = httptest.NewUnstartedServer(http.HandlerFunc(f.serveHTTP))
+	f.server = httptest.NewUnstartedServer(http.HandlerFunc(f.serveMaybeFaulty))
 	f.server.Listener = listener
 	f.server.Start()
+}
+
+// InjectFaults makes a share of the requests fail as cfg describes, with
+// MLflow's error bodies, and returns the injector that records them. It
+// replaces any injector set before.
+func (f *Fake) InjectFaults(cfg faults.Config) *faults.Injector {
+	cfg.Flavor = faults.MLflow
+	injector := faults.New(cfg)
+	h := injector.Wrap(http.HandlerFunc(f.serveHTTP))
+	f.faulty.Store(&h)
+	return injector
+}
+
+// serveMaybeFaulty passes the request through the injector, when
+// InjectFaults set one, to serveHTTP.
+func (f *Fake) serveMaybeFaulty(w http.ResponseWriter, r *http.Request) {
+	if h := f.faulty.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	f.serveHTTP(w, r)
 }
 
 // Close stops the server.

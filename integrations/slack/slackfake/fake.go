@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
+
+	"github.com/sopbot/sopbot/internal/faults"
 )
 
 // Timestamp is the ts of the first message posted to a Fake. Each later
@@ -35,6 +38,9 @@ type PostedMessage struct {
 	Text string
 	// Blocks is the Block Kit JSON as sent, or nil without blocks.
 	Blocks json.RawMessage
+	// Metadata is the message metadata JSON as sent to chat.postMessage,
+	// or nil without metadata.
+	Metadata json.RawMessage
 }
 
 // Response is a message accepted at a response URL.
@@ -52,6 +58,7 @@ type Response struct {
 type Fake struct {
 	opts   Options
 	server *httptest.Server
+	faulty atomic.Pointer[http.Handler] // serveHTTP behind InjectFaults' injector
 
 	mu           sync.Mutex
 	calls        []string
@@ -92,9 +99,31 @@ func (f *Fake) Start() {
 		panic(fmt.Sprintf("slackfake: listening on 127.0.0.1: %v", err))
 	}
 
-	f.server = httptest.NewUnstartedServer(http.HandlerFunc(f.serveHTTP))
+	f.server = httptest.NewUnstartedServer(http.HandlerFunc(f.serveMaybeFaulty))
 	f.server.Listener = listener
 	f.server.Start()
+}
+
+// InjectFaults makes a share of the requests, to the Web API and to
+// response URLs, fail as cfg describes, with Slack's error bodies, and
+// returns the injector that records them. It replaces any injector set
+// before.
+func (f *Fake) InjectFaults(cfg faults.Config) *faults.Injector {
+	cfg.Flavor = faults.Slack
+	injector := faults.New(cfg)
+	h := injector.Wrap(http.HandlerFunc(f.serveHTTP))
+	f.faulty.Store(&h)
+	return injector
+}
+
+// serveMaybeFaulty passes the request through the injector, when
+// InjectFaults set one, to serveHTTP.
+func (f *Fake) serveMaybeFaulty(w http.ResponseWriter, r *http.Request) {
+	if h := f.faulty.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	f.serveHTTP(w, r)
 }
 
 // Close stops the server.

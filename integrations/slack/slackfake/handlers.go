@@ -27,6 +27,8 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/api/chat.postMessage":
 		f.servePostMessage(w, r)
+	case r.URL.Path == "/api/conversations.history":
+		f.serveHistory(w, r)
 	case r.URL.Path == "/api/chat.update":
 		f.serveUpdate(w, r)
 	case r.URL.Path == "/api/views.open":
@@ -74,7 +76,7 @@ func (f *Fake) servePostMessage(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	ts := fmt.Sprintf("1700000000.%06d", firstTSMicros+len(f.messages))
 	f.calls = append(f.calls, call)
-	f.messages = append(f.messages, PostedMessage{Channel: channel, TS: ts, Text: text, Blocks: blocks})
+	f.messages = append(f.messages, PostedMessage{Channel: channel, TS: ts, Text: text, Blocks: blocks, Metadata: request.raw("metadata")})
 	f.mu.Unlock()
 
 	writeJSON(w, http.StatusOK, map[string]any{
