@@ -11,6 +11,8 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	jwt "github.com/golang-jwt/jwt/v4"
 	gogithub "github.com/google/go-github/v60/github"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // DefaultBaseURL is the REST API root of github.com.
@@ -31,9 +33,13 @@ type Config struct {
 	PrivateKey []byte
 	// Owner and Repo name the repository every call acts on.
 	Owner, Repo string
-	// HTTPClient optionally supplies the base transport and timeout.
-	// http.DefaultTransport is used when it or its Transport is nil.
+	// HTTPClient optionally supplies the base transport and the timeout of
+	// one call, retries included. http.DefaultTransport is used when it or
+	// its Transport is nil.
 	HTTPClient *http.Client
+	// Retry sets how often and how long a failed request is retried. The
+	// zero value takes httpretry's defaults.
+	Retry httpretry.Settings
 }
 
 // Client calls the GitHub REST API as installations of one GitHub App.
@@ -74,6 +80,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		c.transport = cfg.HTTPClient.Transport
 	}
+	// Token requests go through the retries too: ghinstallation sends them
+	// with the base transport.
+	c.transport = httpretry.New(c.transport, cfg.Retry, retryRules())
 
 	c.appClient = c.newAPIClient(c.newAppsTransport())
 	return c, nil
@@ -178,9 +187,12 @@ func (c *Client) installation(installationID int64) (*gogithub.Client, error) {
 		return gh, nil
 	}
 
-	itr := ghinstallation.NewFromAppsTransport(c.newAppsTransport(), installationID)
-	itr.BaseURL = c.tokenBaseURL()
-	gh := c.newAPIClient(itr)
+	tokens := newRefreshingTransport(func() *ghinstallation.Transport {
+		itr := ghinstallation.NewFromAppsTransport(c.newAppsTransport(), installationID)
+		itr.BaseURL = c.tokenBaseURL()
+		return itr
+	})
+	gh := c.newAPIClient(tokens)
 	c.installations[installationID] = gh
 	return gh, nil
 }

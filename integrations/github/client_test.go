@@ -255,7 +255,7 @@ func TestCloseIssue(t *testing.T) {
 }
 
 func TestIsTeamMember(t *testing.T) {
-	fake, client := setup(t)
+	fake, client := setupNoRetry(t)
 	ctx := context.Background()
 
 	tests := []struct {
@@ -348,19 +348,46 @@ func TestBadCredentials(t *testing.T) {
 		assert.ErrorContains(t, err, "Bad credentials")
 	})
 
-	t.Run("revoked token", func(t *testing.T) {
+	t.Run("revoked token is replaced", func(t *testing.T) {
 		fake, client := setup(t)
 		ctx := context.Background()
 		_, err := client.CreateIssue(ctx, testInstallationID, "title", "body", nil)
 		require.NoError(t, err)
 		fake.RevokeTokens()
+		fake.ResetCalls()
+
+		issue, err := client.GetIssue(ctx, testInstallationID, 1)
+
+		require.NoError(t, err)
+		assert.Equal(t, "title", issue.Title)
+		assert.Equal(t, []string{
+			"GET /repos/acme/ml-requests/issues/1 -> 401",
+			"POST /app/installations/7/access_tokens",
+			"GET /repos/acme/ml-requests/issues/1",
+		}, fake.Calls(), "a 401 mints a new token and sends the request once more")
+	})
+
+	t.Run("every token rejected", func(t *testing.T) {
+		fake, client := setup(t)
+		ctx := context.Background()
+		_, err := client.CreateIssue(ctx, testInstallationID, "title", "body", nil)
+		require.NoError(t, err)
+		fake.FailNext(http.MethodGet, "/repos/acme/ml-requests/issues/1", http.StatusUnauthorized, 3)
+		fake.ResetCalls()
 
 		_, err = client.GetIssue(ctx, testInstallationID, 1)
 
 		require.Error(t, err)
 		assert.ErrorContains(t, err, "401 Bad credentials")
 		assert.NotContains(t, err.Error(), "ghs_")
-		assert.True(t, github.IsPermanent(err))
+		assert.True(t, github.IsPermanent(err), "new tokens that are rejected too are permanent")
+		assert.Equal(t, []string{
+			"GET /repos/acme/ml-requests/issues/1 -> 401",
+			"POST /app/installations/7/access_tokens",
+			"GET /repos/acme/ml-requests/issues/1 -> 401",
+			"POST /app/installations/7/access_tokens",
+			"GET /repos/acme/ml-requests/issues/1 -> 401",
+		}, fake.Calls(), "three tokens in all")
 	})
 
 	t.Run("unknown installation", func(t *testing.T) {
@@ -398,7 +425,7 @@ func TestIsPermanentFromResponses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
-			fake, client := setup(t)
+			fake, client := setupNoRetry(t)
 			ctx := context.Background()
 			_, err := client.CreateIssue(ctx, testInstallationID, "title", "body", nil)
 			require.NoError(t, err)
@@ -413,7 +440,7 @@ func TestIsPermanentFromResponses(t *testing.T) {
 }
 
 func TestTokenServerErrorIsNotPermanent(t *testing.T) {
-	fake, client := setup(t)
+	fake, client := setupNoRetry(t)
 	fake.FailNext(http.MethodPost, "/app/installations/", http.StatusBadGateway, 1)
 
 	_, err := client.GetIssue(context.Background(), testInstallationID, 1)

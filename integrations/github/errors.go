@@ -8,6 +8,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gogithub "github.com/google/go-github/v60/github"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // IsPermanent reports whether retrying the request that returned err cannot
@@ -42,13 +44,19 @@ func IsPermanent(err error) bool {
 }
 
 // RetryAfter returns how long to wait before retrying the request that
-// returned err, when GitHub sent a wait time. It reads go-github's rate-limit errors
-// first, then the Retry-After header (seconds or an HTTP date), then
-// X-RateLimit-Reset when X-RateLimit-Remaining is 0. The duration is never
-// negative.
+// returned err, when GitHub sent a wait time. It reads the wait of a
+// request the client held back (*httpretry.WaitError), then go-github's
+// rate-limit errors, then the Retry-After header (seconds or an HTTP date),
+// then X-RateLimit-Reset when X-RateLimit-Remaining is 0. The duration is
+// never negative. It returns false for an *httpretry.UnknownOutcomeError,
+// whose effect the caller must look for before it tries again.
 func RetryAfter(err error) (time.Duration, bool) {
-	if err == nil {
+	var unknown *httpretry.UnknownOutcomeError
+	if err == nil || errors.As(err, &unknown) {
 		return 0, false
+	}
+	if wait, ok := httpretry.RetryAfter(err); ok {
+		return wait, true
 	}
 
 	var rateLimit *gogithub.RateLimitError

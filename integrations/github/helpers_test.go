@@ -13,6 +13,7 @@ import (
 
 	"github.com/sopbot/sopbot/integrations/github"
 	"github.com/sopbot/sopbot/integrations/github/githubfake"
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 const (
@@ -80,15 +81,32 @@ func startFakeWith(t *testing.T, configure func(*githubfake.Options)) *githubfak
 // newClient returns a client for fake signed with key.
 func newClient(t *testing.T, fake *githubfake.Fake, key *rsa.PrivateKey) *github.Client {
 	t.Helper()
+	return newClientWith(t, fake, key, httpretry.Settings{})
+}
+
+// newClientWith returns a client for fake signed with key that retries
+// with settings.
+func newClientWith(t *testing.T, fake *githubfake.Fake, key *rsa.PrivateKey, settings httpretry.Settings) *github.Client {
+	t.Helper()
 	client, err := github.New(github.Config{
 		BaseURL:    fake.URL(),
 		AppID:      testAppID,
 		PrivateKey: pemOf(key),
 		Owner:      testOwner,
 		Repo:       testRepo,
+		Retry:      settings,
 	})
 	require.NoError(t, err)
 	return client
+}
+
+// setupNoRetry is setup with a client that sends each request once, so a
+// test sees the error of each injected fault.
+func setupNoRetry(t *testing.T) (*githubfake.Fake, *github.Client) {
+	t.Helper()
+	fake := startFake(t, "")
+	key, _ := testKeys(t)
+	return fake, newClientWith(t, fake, key, httpretry.Settings{MaxAttempts: 1})
 }
 
 // setup starts a fake at the root and returns it with a matching client.

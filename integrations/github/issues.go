@@ -8,6 +8,8 @@ import (
 	"time"
 
 	gogithub "github.com/google/go-github/v60/github"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // Issue is the part of a GitHub issue that sopbot reads.
@@ -37,7 +39,16 @@ const pageSize = 100
 // maxCommentPages bounds how many pages of comments FindComment reads.
 const maxCommentPages = 3
 
-// CreateIssue opens an issue in the configured repository with the given labels.
+// CreateIssue opens an issue in the configured repository with the given
+// labels. When the POST fails in a way that leaves its outcome unknown,
+// CreateIssue looks among the newest issues for one with this title and
+// body created since the call began, and sends the POST again only when
+// there is none. The error of a call whose outcome stayed unknown wraps an
+// *httpretry.UnknownOutcomeError.
+//
+// NOTE: an identical issue that another call created within createdWindow
+// before this one also matches, so two identical creates in a row can
+// leave one issue when the second one's reply is lost.
 func (c *Client) CreateIssue(ctx context.Context, installationID int64, title, body string, labels []string) (Issue, error) {
 	gh, err := c.installation(installationID)
 	if err != nil {
@@ -48,11 +59,36 @@ func (c *Client) CreateIssue(ctx context.Context, installationID int64, title, b
 	if len(labels) > 0 {
 		req.Labels = &labels
 	}
-	created, _, err := gh.Issues.Create(ctx, c.owner, c.repo, req)
+	since := time.Now().Add(-createdWindow)
+	send := func(ctx context.Context) (*gogithub.Issue, error) {
+		created, _, err := gh.Issues.Create(ctx, c.owner, c.repo, req)
+		return created, err
+	}
+	find := func(ctx context.Context) (*gogithub.Issue, bool, error) {
+		return c.findCreatedIssue(ctx, gh, title, body, since)
+	}
+	created, err := httpretry.Once(ctx, createAttempts, send, find, outcomeUnknown)
 	if err != nil {
 		return Issue{}, fmt.Errorf("creating issue in %s: %w", c.repoName(), err)
 	}
 	return issueFrom(created), nil
+}
+
+// findCreatedIssue returns the newest issue with title and body created
+// after since, among the 30 most recently created.
+func (c *Client) findCreatedIssue(ctx context.Context, gh *gogithub.Client, title, body string, since time.Time) (*gogithub.Issue, bool, error) {
+	opts := &gogithub.IssueListByRepoOptions{State: "all", Sort: "created", Direction: "desc",
+		ListOptions: gogithub.ListOptions{PerPage: 30}}
+	issues, _, err := gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
+	if err != nil {
+		return nil, false, fmt.Errorf("looking for the issue an earlier attempt created: %w", err)
+	}
+	for _, issue := range issues {
+		if !issue.IsPullRequest() && issue.GetTitle() == title && issue.GetBody() == body && issue.GetCreatedAt().After(since) {
+			return issue, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // FindIssueByMarker returns the newest issue carrying label whose body
@@ -195,18 +231,53 @@ func (c *Client) ReplaceLabels(ctx context.Context, installationID int64, number
 	return nil
 }
 
-// CreateComment adds a comment to an issue or pull request.
+// CreateComment adds a comment to an issue or pull request. When the POST
+// fails in a way that leaves its outcome unknown, CreateComment looks for a
+// comment with this body updated since the call began, and sends the POST
+// again only when there is none. The error of a call whose outcome stayed
+// unknown wraps an *httpretry.UnknownOutcomeError.
+//
+// NOTE: an identical comment that another call posted within createdWindow
+// before this one also matches.
 func (c *Client) CreateComment(ctx context.Context, installationID int64, number int, body string) (Comment, error) {
 	gh, err := c.installation(installationID)
 	if err != nil {
 		return Comment{}, fmt.Errorf("commenting on issue %s#%d: %w", c.repoName(), number, err)
 	}
 
-	created, _, err := gh.Issues.CreateComment(ctx, c.owner, c.repo, number, &gogithub.IssueComment{Body: &body})
+	since := time.Now().Add(-createdWindow)
+	send := func(ctx context.Context) (*gogithub.IssueComment, error) {
+		created, _, err := gh.Issues.CreateComment(ctx, c.owner, c.repo, number, &gogithub.IssueComment{Body: &body})
+		return created, err
+	}
+	find := func(ctx context.Context) (*gogithub.IssueComment, bool, error) {
+		return c.findCreatedComment(ctx, gh, number, body, since)
+	}
+	created, err := httpretry.Once(ctx, createAttempts, send, find, outcomeUnknown)
 	if err != nil {
 		return Comment{}, fmt.Errorf("commenting on issue %s#%d: %w", c.repoName(), number, err)
 	}
 	return commentFrom(created), nil
+}
+
+// findCreatedComment returns the newest comment on the issue with body that
+// was updated after since.
+func (c *Client) findCreatedComment(ctx context.Context, gh *gogithub.Client, number int, body string, since time.Time) (*gogithub.IssueComment, bool, error) {
+	fetch := func(page int) ([]*gogithub.IssueComment, *gogithub.Response, error) {
+		utc := since.UTC()
+		opts := &gogithub.IssueListCommentsOptions{Since: &utc, ListOptions: gogithub.ListOptions{Page: page, PerPage: pageSize}}
+		return gh.Issues.ListComments(ctx, c.owner, c.repo, number, opts)
+	}
+	comments, err := readNewestPages(fetch)
+	if err != nil {
+		return nil, false, fmt.Errorf("looking for the comment an earlier attempt posted: %w", err)
+	}
+	for i := len(comments) - 1; i >= 0; i-- {
+		if comments[i].GetBody() == body {
+			return comments[i], true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // FindComment reports whether a comment on the issue contains marker.

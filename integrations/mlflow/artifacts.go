@@ -170,7 +170,7 @@ func (c *Client) download(ctx context.Context, runID, path string, maxBytes int6
 		if err != nil {
 			return nil, fmt.Errorf("reading error response: %w", err)
 		}
-		return nil, decodeAPIError(resp.StatusCode, body)
+		return nil, decodeAPIError(resp, body)
 	}
 	if resp.ContentLength > maxBytes {
 		return nil, fmt.Errorf("%w: artifact is %d bytes, more than maxBytes (%d)", ErrLimitExceeded, resp.ContentLength, maxBytes)

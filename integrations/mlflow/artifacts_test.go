@@ -298,7 +298,7 @@ func TestDownloadArtifactAuthentication(t *testing.T) {
 }
 
 func TestDownloadArtifactServerError(t *testing.T) {
-	fake, client, _ := startRegistry(t)
+	fake, client, _ := startRegistryNoRetry(t)
 	addModelArtifacts(fake)
 	fake.FailNext("get-artifact", http.StatusServiceUnavailable, 1)
 

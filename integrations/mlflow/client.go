@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // apiPath is the REST API path below the server root.
@@ -41,8 +43,11 @@ type Config struct {
 	Username string
 	Password string
 	// HTTPClient sends every request. It defaults to a client with a
-	// 30-second timeout.
+	// 30-second timeout, which bounds one call with its retries.
 	HTTPClient *http.Client
+	// Retry sets how often and how long a failed request is retried. The
+	// zero value takes httpretry's defaults.
+	Retry httpretry.Settings
 }
 
 // Client calls the MLflow model registry, run and artifact endpoints of a
@@ -73,10 +78,12 @@ func New(cfg Config) (*Client, error) {
 		uiURL = root
 	}
 
-	httpClient := cfg.HTTPClient
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: defaultTimeout}
+	httpClient := &http.Client{Timeout: defaultTimeout}
+	if cfg.HTTPClient != nil {
+		copied := *cfg.HTTPClient
+		httpClient = &copied
 	}
+	httpClient.Transport = httpretry.New(httpClient.Transport, cfg.Retry, retryRules())
 	return &Client{rootURL: root, apiURL: root + apiPath, uiURL: uiURL, cfg: cfg, httpClient: httpClient}, nil
 }
 
@@ -145,7 +152,7 @@ func (c *Client) do(req *http.Request, out any) error {
 		return fmt.Errorf("reading response: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeAPIError(resp.StatusCode, body)
+		return decodeAPIError(resp, body)
 	}
 
 	if out == nil {
@@ -167,14 +174,16 @@ func (c *Client) authorize(req *http.Request) {
 }
 
 // decodeAPIError builds an APIError from an MLflow error body, or from the
-// start of any other body.
-func decodeAPIError(status int, body []byte) *APIError {
+// start of any other body, with the response's Retry-After.
+func decodeAPIError(resp *http.Response, body []byte) *APIError {
+	status := resp.StatusCode
+	retryAfter, _ := httpretry.ParseRetryAfter(resp.Header, time.Now())
 	var wire struct {
 		ErrorCode string `json:"error_code"`
 		Message   string `json:"message"`
 	}
 	if err := json.Unmarshal(body, &wire); err == nil && wire.ErrorCode != "" {
-		return &APIError{StatusCode: status, Code: wire.ErrorCode, Message: wire.Message}
+		return &APIError{StatusCode: status, Code: wire.ErrorCode, Message: wire.Message, RetryAfter: retryAfter}
 	}
 
 	message := strings.TrimSpace(string(body))
@@ -184,5 +193,5 @@ func decodeAPIError(status int, body []byte) *APIError {
 	if message == "" {
 		message = http.StatusText(status)
 	}
-	return &APIError{StatusCode: status, Message: message}
+	return &APIError{StatusCode: status, Message: message, RetryAfter: retryAfter}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sopbot/sopbot/integrations/httpretry"
 	"github.com/sopbot/sopbot/integrations/mlflow"
 	"github.com/sopbot/sopbot/integrations/mlflow/mlflowfake"
 )
@@ -62,6 +63,18 @@ func (w *wireRecorder) sent() []wireRequest {
 // records what it sends.
 func startRegistry(t *testing.T) (*mlflowfake.Fake, *mlflow.Client, *wireRecorder) {
 	t.Helper()
+	return startRegistryWith(t, httpretry.Settings{})
+}
+
+// startRegistryNoRetry is startRegistry with a client that sends each
+// request once, so a test sees the error of each injected failure.
+func startRegistryNoRetry(t *testing.T) (*mlflowfake.Fake, *mlflow.Client, *wireRecorder) {
+	t.Helper()
+	return startRegistryWith(t, httpretry.Settings{MaxAttempts: 1})
+}
+
+func startRegistryWith(t *testing.T, settings httpretry.Settings) (*mlflowfake.Fake, *mlflow.Client, *wireRecorder) {
+	t.Helper()
 	fake := mlflowfake.New()
 	fake.Start()
 	t.Cleanup(fake.Close)
@@ -70,6 +83,7 @@ func startRegistry(t *testing.T) (*mlflowfake.Fake, *mlflow.Client, *wireRecorde
 	client, err := mlflow.New(mlflow.Config{
 		BaseURL:    fake.URL(),
 		HTTPClient: &http.Client{Transport: recorder},
+		Retry:      settings,
 	})
 	require.NoError(t, err)
 	return fake, client, recorder

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // ErrNotFound matches, with errors.Is, an APIError whose code is
@@ -22,6 +25,9 @@ type APIError struct {
 	Code string
 	// Message is MLflow's message, or the start of a non-JSON body.
 	Message string
+	// RetryAfter is the wait the response's Retry-After header asked for,
+	// or 0 without one.
+	RetryAfter time.Duration
 }
 
 // Error returns the status, code and message.
@@ -66,4 +72,24 @@ func IsPermanent(err error) bool {
 		return false
 	}
 	return apiErr.StatusCode >= 400 && apiErr.StatusCode < 500
+}
+
+// RetryAfter returns how long to wait before retrying the call that
+// returned err: the time left of a Retry-After that held the request back
+// (*httpretry.WaitError), or the Retry-After of an error response. It
+// returns false without a wait, and for an *httpretry.UnknownOutcomeError,
+// whose effect the caller must look for before it tries again.
+func RetryAfter(err error) (time.Duration, bool) {
+	var unknown *httpretry.UnknownOutcomeError
+	if errors.As(err, &unknown) {
+		return 0, false
+	}
+	if wait, ok := httpretry.RetryAfter(err); ok {
+		return wait, true
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+		return apiErr.RetryAfter, true
+	}
+	return 0, false
 }

@@ -2,8 +2,11 @@ package mlflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // modelVersionResponse is the body of every call that returns one version.
@@ -77,6 +80,12 @@ func (c *Client) GetRegisteredModel(ctx context.Context, name string) (Registere
 // updated version. The stage is matched case-insensitively and sent in
 // MLflow's spelling, and an unknown stage is rejected without a request. With
 // archiveExisting, MLflow moves the versions already in stage to Archived.
+//
+// When the request fails in a way that leaves its outcome unknown, such as
+// a 5xx response or a lost connection, TransitionStage reads the version
+// and sends the transition again only when the version is not in stage.
+// The error of a call whose outcome stayed unknown wraps an
+// *httpretry.UnknownOutcomeError.
 func (c *Client) TransitionStage(ctx context.Context, name, version, stage string, archiveExisting bool) (ModelVersion, error) {
 	canonical, ok := CanonicalStage(stage)
 	if !ok {
@@ -93,14 +102,28 @@ func (c *Client) TransitionStage(ctx context.Context, name, version, stage strin
 		Stage                   string `json:"stage"`
 		ArchiveExistingVersions bool   `json:"archive_existing_versions"`
 	}{name, version, canonical, archiveExisting}
-	var resp modelVersionResponse
-	if err := c.post(ctx, "model-versions/transition-stage", request, &resp); err != nil {
+	send := func(ctx context.Context) (ModelVersion, error) {
+		var resp modelVersionResponse
+		if err := c.post(ctx, "model-versions/transition-stage", request, &resp); err != nil {
+			return ModelVersion{}, err
+		}
+		if resp.ModelVersion == nil {
+			return ModelVersion{}, errors.New("decoding response: no model_version")
+		}
+		return resp.ModelVersion.toModelVersion(), nil
+	}
+	find := func(ctx context.Context) (ModelVersion, bool, error) {
+		mv, err := c.GetModelVersion(ctx, name, version)
+		if err != nil {
+			return ModelVersion{}, false, fmt.Errorf("reading the version after a transition with an unknown outcome: %w", err)
+		}
+		return mv, mv.CurrentStage == canonical, nil
+	}
+	mv, err := httpretry.Once(ctx, transitionAttempts, send, find, outcomeUnknown)
+	if err != nil {
 		return ModelVersion{}, fmt.Errorf("transitioning %s v%s: %w", name, version, err)
 	}
-	if resp.ModelVersion == nil {
-		return ModelVersion{}, fmt.Errorf("transitioning %s v%s: decoding response: no model_version", name, version)
-	}
-	return resp.ModelVersion.toModelVersion(), nil
+	return mv, nil
 }
 
 // SetModelVersionTag sets the tag key of version of model name to value,

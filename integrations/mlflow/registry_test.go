@@ -341,7 +341,8 @@ func TestServerErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake, client, _ := startRegistry(t)
 			fake.AddVersion("fraud-detector", "3", "Staging", nil)
-			fake.FailNext("model-versions/transition-stage", tt.status, 1)
+			// More failures than TransitionStage makes attempts after a 5xx.
+			fake.FailNext("model-versions/transition-stage", tt.status, 10)
 
 			_, err := client.TransitionStage(context.Background(), "fraud-detector", "3", "Production", true)
 

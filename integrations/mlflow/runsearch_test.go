@@ -148,7 +148,7 @@ func TestSearchRunsBadFilter(t *testing.T) {
 }
 
 func TestSearchRunsServerError(t *testing.T) {
-	fake, client, _ := startRegistry(t)
+	fake, client, _ := startRegistryNoRetry(t)
 	fake.FailNext("runs/search", http.StatusServiceUnavailable, 1)
 
 	_, err := client.SearchRuns(context.Background(), mlflow.SearchRunsRequest{ExperimentIDs: []string{"7"}})

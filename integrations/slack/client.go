@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // DefaultAPIURL is the Slack Web API base that Config.APIURL defaults to.
@@ -49,8 +51,11 @@ type Config struct {
 	// DefaultResponseURLPrefix.
 	ResponseURLPrefixes []string
 	// HTTPClient sends every request. It defaults to a client with a
-	// 30-second timeout.
+	// 30-second timeout, which bounds one call with its retries.
 	HTTPClient *http.Client
+	// Retry sets how often and how long a failed request is retried. The
+	// zero value takes httpretry's defaults.
+	Retry httpretry.Settings
 }
 
 // Client sends messages to Slack. It is safe for concurrent use.
@@ -80,10 +85,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 
-	httpClient := cfg.HTTPClient
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: defaultTimeout}
+	httpClient := &http.Client{Timeout: defaultTimeout}
+	if cfg.HTTPClient != nil {
+		copied := *cfg.HTTPClient
+		httpClient = &copied
 	}
+	httpClient.Transport = httpretry.New(httpClient.Transport, cfg.Retry, retryRules())
 
 	api := slack.New(cfg.BotToken, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(httpClient))
 	client := &Client{

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 // transientCodes lists the Slack API error codes that sopbot retries. Every
@@ -74,8 +76,18 @@ func isPermanentStatus(code int) bool {
 }
 
 // RetryAfter returns the wait that Slack requested in the Retry-After header
-// of an HTTP 429 response, and false when err carries no such wait.
+// of an HTTP 429 response, or the time left of a Retry-After that held the
+// request back (*httpretry.WaitError). It returns false when err carries no
+// such wait, and for an *httpretry.UnknownOutcomeError, whose effect the
+// caller must look for before it tries again.
 func RetryAfter(err error) (time.Duration, bool) {
+	var unknown *httpretry.UnknownOutcomeError
+	if errors.As(err, &unknown) {
+		return 0, false
+	}
+	if wait, ok := httpretry.RetryAfter(err); ok {
+		return wait, true
+	}
 	var rateLimited *slack.RateLimitedError
 	if errors.As(err, &rateLimited) {
 		return rateLimited.RetryAfter, true

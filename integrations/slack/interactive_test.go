@@ -184,7 +184,7 @@ func TestInteractiveMethodsRetryable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := startFake(t)
-			client := newClient(t, fake, testToken)
+			client := newClientNoRetry(t, fake, testToken)
 			fake.FailNext(tt.path, http.StatusTooManyRequests, 1)
 
 			err := tt.call(context.Background(), client)

@@ -9,7 +9,8 @@ import (
 
 // PostBlocks sends a Block Kit message to a channel or user ID with
 // chat.postMessage and returns its ts, which UpdateMessage needs to edit
-// it. text is the fallback shown in notifications.
+// it. text is the fallback shown in notifications. A failure whose outcome
+// is unknown is handled as Post describes.
 func (c *Client) PostBlocks(ctx context.Context, channel, text string, blocks []slack.Block) (string, error) {
 	if !c.hasToken {
 		return "", fmt.Errorf("posting message to %s: %w", channel, errNoBotToken)
@@ -20,7 +21,7 @@ func (c *Client) PostBlocks(ctx context.Context, channel, text string, blocks []
 		options = append(options, slack.MsgOptionBlocks(blocks...))
 	}
 
-	_, ts, err := c.api.PostMessageContext(ctx, channel, options...)
+	ts, err := c.postOnce(ctx, channel, options)
 	if err != nil {
 		return "", wrapAPIError("posting message to "+channel, err)
 	}

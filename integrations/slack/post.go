@@ -18,6 +18,14 @@ var errNoBotToken = errors.New("no bot token configured: set BotToken in the Sla
 //
 // Slack reports most failures as HTTP 200 with "ok": false, and the error
 // then names Slack's error code (for example channel_not_found).
+//
+// Each message carries metadata with a random post id. When a post fails
+// in a way that leaves its outcome unknown, such as a 5xx response or a
+// lost connection, Post reads the channel's newest messages with
+// conversations.history and posts again only when none carries the id.
+// That read needs the channels:history scope, or groups:history for a
+// private channel. The error of a post whose outcome stayed unknown wraps
+// an *httpretry.UnknownOutcomeError.
 func (c *Client) Post(ctx context.Context, channel string, msg Message) error {
 	if !c.hasToken {
 		return fmt.Errorf("posting message to %s: %w", channel, errNoBotToken)
@@ -28,6 +36,6 @@ func (c *Client) Post(ctx context.Context, channel string, msg Message) error {
 		options = append(options, slack.MsgOptionBlocks(msg.Blocks...))
 	}
 
-	_, _, err := c.api.PostMessageContext(ctx, channel, options...)
+	_, err := c.postOnce(ctx, channel, options)
 	return wrapAPIError("posting message to "+channel, err)
 }

@@ -174,7 +174,7 @@ func TestRespondHTTPErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := startFake(t)
-			client := newClient(t, fake, testToken)
+			client := newClientNoRetry(t, fake, testToken)
 			responseURL := fake.NewResponseURL()
 			parsed, err := url.Parse(responseURL)
 			require.NoError(t, err)

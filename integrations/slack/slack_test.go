@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sopbot/sopbot/integrations/httpretry"
 	"github.com/sopbot/sopbot/integrations/slack"
 	"github.com/sopbot/sopbot/integrations/slack/slackfake"
 )
@@ -27,10 +28,23 @@ func startFake(t *testing.T) *slackfake.Fake {
 // response URLs.
 func newClient(t *testing.T, fake *slackfake.Fake, token string) *slack.Client {
 	t.Helper()
+	return newClientWith(t, fake, token, httpretry.Settings{})
+}
+
+// newClientNoRetry is newClient with a client that sends each request
+// once, so a test sees the error of each injected failure.
+func newClientNoRetry(t *testing.T, fake *slackfake.Fake, token string) *slack.Client {
+	t.Helper()
+	return newClientWith(t, fake, token, httpretry.Settings{MaxAttempts: 1})
+}
+
+func newClientWith(t *testing.T, fake *slackfake.Fake, token string, settings httpretry.Settings) *slack.Client {
+	t.Helper()
 	client, err := slack.New(slack.Config{
 		APIURL:              fake.URL(),
 		BotToken:            token,
 		ResponseURLPrefixes: []string{fake.ResponseURLPrefix()},
+		Retry:               settings,
 	})
 	require.NoError(t, err)
 	return client

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sopbot/sopbot/integrations/github"
 	"github.com/sopbot/sopbot/integrations/github/githubfake"
+	"github.com/sopbot/sopbot/integrations/httpretry"
 )
 
 const (
@@ -131,6 +132,8 @@ func startWithClock(t *testing.T, clock func() time.Time) *env {
 		PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
 		Owner:      owner,
 		Repo:       repo,
+		// One attempt a call, so each injected fault reaches the test.
+		Retry: httpretry.Settings{MaxAttempts: 1},
 	})
 	require.NoError(t, err)
 	return &env{fake: fake, client: client, receiver: rc, hook: hook}
