@@ -28,10 +28,14 @@ type Delivery struct {
 // InsertDelivery stores d unless a delivery with its id exists. It reports
 // whether the row is new.
 func (db *DB) InsertDelivery(ctx context.Context, tx *sql.Tx, d Delivery) (bool, error) {
+	return insertDelivery(ctx, tx, d, timestamp(db.Now()))
+}
+
+func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, received string) (bool, error) {
 	result, err := tx.ExecContext(ctx, `INSERT INTO deliveries
 		(id, source, event, action, installation_id, subject, payload, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.Source, d.Event, d.Action, d.InstallationID, d.Subject, d.Payload, timestamp(db.Now()))
+		d.ID, d.Source, d.Event, d.Action, d.InstallationID, d.Subject, d.Payload, received)
 	if err != nil {
 		return false, fmt.Errorf("storing delivery %s: %w", d.ID, err)
 	}
@@ -40,6 +44,24 @@ func (db *DB) InsertDelivery(ctx context.Context, tx *sql.Tx, d Delivery) (bool,
 		return false, fmt.Errorf("storing delivery %s: %w", d.ID, err)
 	}
 	return n == 1, nil
+}
+
+// InsertDeliveries stores each of ds whose id is not stored yet and
+// reports for each whether its row is new. When one id appears more than
+// once in ds, only its first occurrence can be new. Every row runs the
+// same statement, so a connection that keeps prepared statements parses
+// it once.
+func (db *DB) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []Delivery) ([]bool, error) {
+	fresh := make([]bool, len(ds))
+	received := timestamp(db.Now())
+	for i, d := range ds {
+		isNew, err := insertDelivery(ctx, tx, d, received)
+		if err != nil {
+			return nil, err
+		}
+		fresh[i] = isNew
+	}
+	return fresh, nil
 }
 
 // GetDelivery loads one delivery.

@@ -14,7 +14,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 //go:embed migrations/*.sql
@@ -30,7 +30,10 @@ type DB struct {
 	// edge is a second pool on the same file for the HTTP edge's short
 	// insert transactions, so an acknowledgement does not wait in Go for
 	// the one connection the queue and workers share; SQLite's busy
-	// timeout orders the writers.
+	// timeout orders the writers. Its connections keep their prepared
+	// statements (see cachingConnector) and keep statement journals in
+	// memory (temp_store MEMORY), because River's multi-row job insert
+	// writes one.
 	edge *sql.DB
 	now  func() time.Time
 }
@@ -55,11 +58,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	if path != ":memory:" {
-		edge, err := sql.Open("sqlite", dsn(path))
+		connector, err := sqlite.NewConnector(dsn(path, "temp_store(MEMORY)"))
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening database %s: %w", path, err)
 		}
+		edge := sql.OpenDB(cachingConnector{connector})
 		edge.SetMaxOpenConns(4)
 		store.edge = edge
 	}
@@ -87,9 +91,12 @@ func (db *DB) InEdgeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-func dsn(path string) string {
+// dsn returns the data source name of the database at path with the
+// store's pragmas and any extra ones.
+func dsn(path string, extra ...string) string {
 	query := url.Values{}
-	for _, pragma := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(5000)", "foreign_keys(1)"} {
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(5000)", "foreign_keys(1)"}
+	for _, pragma := range append(pragmas, extra...) {
 		query.Add("_pragma", pragma)
 	}
 	query.Set("_txlock", "immediate")
