@@ -3,7 +3,10 @@ package handlers
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
+
+	"github.com/riverqueue/river"
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/store"
@@ -78,16 +81,15 @@ func (b *batcher) run() {
 // is stored alone, so one bad row cannot fail the others.
 func (b *batcher) commit(batch []pending) {
 	ctx := context.Background()
-	results := make([]result, len(batch))
+	deliveries := make([]store.Delivery, len(batch))
+	for i, p := range batch {
+		deliveries[i] = p.delivery
+	}
+	var fresh []bool
 	err := b.server.DB.InEdgeTx(ctx, func(tx *sql.Tx) error {
-		for i, p := range batch {
-			fresh, err := b.server.insert(ctx, tx, p.delivery)
-			if err != nil {
-				return err
-			}
-			results[i] = result{fresh: fresh}
-		}
-		return nil
+		var err error
+		fresh, err = b.server.insert(ctx, tx, deliveries)
+		return err
 	})
 	if err != nil && len(batch) > 1 {
 		for _, p := range batch {
@@ -97,18 +99,47 @@ func (b *batcher) commit(batch []pending) {
 	}
 	for i, p := range batch {
 		if err != nil {
-			results[i] = result{err: err}
+			p.done <- result{err: err}
+			continue
 		}
-		p.done <- results[i]
+		p.done <- result{fresh: fresh[i]}
 	}
 }
 
-// insert stores one delivery and enqueues its processing in tx.
-func (s *Server) insert(ctx context.Context, tx *sql.Tx, d store.Delivery) (bool, error) {
-	fresh, err := s.DB.InsertDelivery(ctx, tx, d)
-	if err != nil || !fresh {
-		return fresh, err
+// batchEnqueuer inserts many jobs with one statement and returns no job
+// rows; *river.Client implements it. With River's SQLite driver (v0.51) a
+// job whose unique key is already taken is skipped, not an error, which
+// TestBatchEnqueueSkipsExistingJob checks.
+type batchEnqueuer interface {
+	InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) (int, error)
+}
+
+// insert stores deliveries and enqueues the processing of each new one in
+// tx. It reports for each delivery whether it is new.
+func (s *Server) insert(ctx context.Context, tx *sql.Tx, deliveries []store.Delivery) ([]bool, error) {
+	fresh, err := s.DB.InsertDeliveries(ctx, tx, deliveries)
+	if err != nil {
+		return nil, err
 	}
-	_, err = s.Queue.InsertTx(ctx, tx, bot.ProcessDeliveryArgs{DeliveryID: d.ID}, nil)
-	return fresh, err
+	var jobs []river.InsertManyParams
+	for i, d := range deliveries {
+		if fresh[i] {
+			jobs = append(jobs, river.InsertManyParams{Args: bot.ProcessDeliveryArgs{DeliveryID: d.ID}})
+		}
+	}
+	if len(jobs) == 0 {
+		return fresh, nil
+	}
+	if queue, ok := s.Queue.(batchEnqueuer); ok {
+		if _, err := queue.InsertManyFastTx(ctx, tx, jobs); err != nil {
+			return nil, fmt.Errorf("enqueuing %d deliveries: %w", len(jobs), err)
+		}
+		return fresh, nil
+	}
+	for _, job := range jobs {
+		if _, err := s.Queue.InsertTx(ctx, tx, job.Args, nil); err != nil {
+			return nil, fmt.Errorf("enqueuing delivery %s: %w", job.Args.(bot.ProcessDeliveryArgs).DeliveryID, err)
+		}
+	}
+	return fresh, nil
 }

@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,9 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/handlers"
 )
 
@@ -57,4 +61,26 @@ func TestConcurrentDeliveriesStoredOnceEach(t *testing.T) {
 	assert.Equal(t, senders-unique, duplicate, "its twin is answered as a duplicate")
 	assert.Len(t, h.deliveries(t), unique, "stored rows")
 	assert.Len(t, h.jobs(t), unique, "processing jobs")
+}
+
+func TestBatchEnqueueSkipsExistingJob(t *testing.T) {
+	// A process_delivery job that outlived its delivery row takes the
+	// unique key of the next delivery with that id. The batch insert must
+	// skip it, not fail the batch.
+	h := newHarness(t, nil)
+	queue, ok := h.server.Queue.(*river.Client[*sql.Tx])
+	require.True(t, ok, "the harness queue is a River client")
+	ctx := context.Background()
+	require.NoError(t, h.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := queue.InsertTx(ctx, tx, bot.ProcessDeliveryArgs{DeliveryID: "github:taken-1"}, nil)
+		return err
+	}))
+	body := githubFixture(t, "issue_comment.created.json")
+
+	got := h.postGitHub(t, "issue_comment", "taken-1", body)
+
+	require.Equal(t, http.StatusAccepted, got.status, "status: got %d, want 202 (body %s)", got.status, got.body)
+	assert.Equal(t, "queued", got.json(t)["status"])
+	assert.Len(t, h.deliveries(t), 1, "stored rows")
+	assert.Equal(t, []storedJob{{Kind: "process_delivery", DeliveryID: "github:taken-1"}}, h.jobs(t), "one job for the id")
 }
