@@ -1,9 +1,12 @@
 package handlers_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 )
 
@@ -40,4 +43,38 @@ func BenchmarkSlackCommandAck(b *testing.B) {
 			b.Fatalf("status: got %d, want 200 (body %s)", got.status, got.body)
 		}
 	}
+}
+
+// BenchmarkGitHubWebhookAckConcurrent measures the same webhook as
+// BenchmarkGitHubWebhookAck from 25 goroutines per GOMAXPROCS (50 on two
+// cores), each on its own keep-alive connection, so that concurrent
+// deliveries share commits as they do under load. ns/op is wall time per
+// acknowledged delivery.
+func BenchmarkGitHubWebhookAckConcurrent(b *testing.B) {
+	const perProc = 25
+	h := newHarness(b, nil)
+	body := githubFixture(b, "issue_comment.created.json")
+	senders := perProc * runtime.GOMAXPROCS(0)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	defer client.CloseIdleConnections()
+	b.SetBytes(int64(len(body)))
+	var next atomic.Int64
+
+	b.SetParallelism(perProc)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := "bench-" + strconv.FormatInt(next.Add(1), 10)
+			resp, err := client.Do(h.githubRequest(b, "issue_comment", id, body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				b.Errorf("status: got %d, want 202", resp.StatusCode)
+				return
+			}
+		}
+	})
 }
