@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,9 +14,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +41,7 @@ type loadOptions struct {
 	target     string // base URL of a running sopbot; empty starts one in process
 	secret     string
 	timeout    time.Duration
+	cpuProfile string // path of a CPU profile of the sending phase, or "" for none
 }
 
 func newLoadCommand() *cobra.Command {
@@ -58,6 +65,8 @@ func newLoadCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opts.target, "target", "", "base URL of a running sopbot on a loopback address, such as http://127.0.0.1:8080")
 	cmd.Flags().StringVar(&opts.secret, "secret", "", "webhook secret of the --target server")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "stop the run after this long")
+	cmd.Flags().StringVar(&opts.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the sending phase to this file; "+
+		"samples of the senders carry the label load=sender")
 	return cmd
 }
 
@@ -117,8 +126,25 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 
 	webhookURL := target.baseURL + "/github/webhook"
 	fmt.Fprintf(out, "sopbot load: %d deliveries from %d senders to %s\n", opts.deliveries, opts.senders, webhookURL)
+	stopProfile, err := startCPUProfile(opts.cpuProfile)
+	if err != nil {
+		return err
+	}
+	cpuBefore := processCPU()
 	result := sendLoad(ctx, webhookURL, target.secret, target.templates, opts.senders, opts.deliveries)
+	cpu := processCPU() - cpuBefore
+	if err := stopProfile(); err != nil {
+		return err
+	}
 	result.print(out)
+	measured := "senders and server together"
+	if opts.target != "" {
+		measured = "senders only"
+	}
+	if result.elapsed > 0 {
+		fmt.Fprintf(out, "CPU time of this process while sending: %.2f s, %.2f of %d cores (%s)\n",
+			cpu.Seconds(), cpu.Seconds()/result.elapsed.Seconds(), runtime.NumCPU(), measured)
+	}
 	if target.processed != nil {
 		fmt.Fprintf(out, "processed by the workers by the end of sending: %d of %d\n", target.processed(ctx), opts.deliveries)
 	}
@@ -137,6 +163,40 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// startCPUProfile starts a CPU profile written to path and returns the
+// function that stops it and closes the file. An empty path profiles
+// nothing.
+func startCPUProfile(path string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting CPU profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing CPU profile %s: %w", path, err)
+		}
+		return nil
+	}, nil
+}
+
+// processCPU returns the user and system CPU time this process has used,
+// or 0 when getrusage fails.
+func processCPU() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
 
 // loadTarget is the server a load run sends to.
@@ -242,12 +302,19 @@ func percentile(durations []time.Duration, p float64) time.Duration {
 	return sorted[min(max(rank, 0), len(sorted)-1)]
 }
 
+// loadRequestTimeout bounds one delivery's round trip.
+const loadRequestTimeout = 30 * time.Second
+
 // sendLoad posts deliveries signed webhook deliveries from senders
 // goroutines, cycling through templates, until all are sent or ctx ends.
+// Each sender keeps one HTTP/1.1 connection and writes and reads on it in
+// its own goroutine (see loadConn), so the load generator takes as little
+// of the CPU it shares with an in-process server as it can.
 func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates []demo.LoadTemplate, senders, deliveries int) loadResult {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: senders, MaxIdleConnsPerHost: senders, IdleConnTimeout: 30 * time.Second}}
-	defer client.CloseIdleConnections()
+	target, err := url.Parse(webhookURL)
+	if err != nil {
+		return loadResult{sent: deliveries, failed: deliveries, firstFailure: err.Error()}
+	}
 	signatures := make([]string, len(templates))
 	for i, t := range templates {
 		signatures[i] = github.Sign(secret, t.Body)
@@ -257,18 +324,25 @@ func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates [
 	var mu sync.Mutex
 	result := loadResult{latencies: make([]time.Duration, 0, deliveries)}
 	var wg sync.WaitGroup
+	// The label marks the senders' samples in a --cpuprofile.
+	senderCtx := pprof.WithLabels(ctx, pprof.Labels("load", "sender"))
 	start := time.Now()
 	for range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pprof.SetGoroutineLabels(senderCtx)
+			conn := &loadConn{target: target}
+			defer conn.close()
+			stop := context.AfterFunc(ctx, conn.interrupt)
+			defer stop()
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= deliveries {
 					return
 				}
 				t := templates[i%len(templates)]
-				latency, err := postDelivery(ctx, client, webhookURL, t, signatures[i%len(templates)])
+				latency, err := conn.post(t, signatures[i%len(templates)])
 				mu.Lock()
 				result.sent++
 				if err != nil {
@@ -288,27 +362,56 @@ func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates [
 	return result
 }
 
-// postDelivery sends one delivery under a new id and returns the time
-// until its response body was read.
-func postDelivery(ctx context.Context, client *http.Client, webhookURL string, t demo.LoadTemplate, signature string) (time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, bytes.NewReader(t.Body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "GitHub-Hookshot/sopbot-load")
-	req.Header.Set("X-GitHub-Event", t.Event)
-	req.Header.Set("X-GitHub-Delivery", uuid.NewString())
-	req.Header.Set("X-Hub-Signature-256", signature)
+// loadConn is one sender's keep-alive HTTP/1.1 connection to the webhook
+// URL. It writes each request with one writev and reads the response in
+// the calling goroutine. net/http's client hands every request to a
+// writer goroutine and every response back from a reader goroutine. On two
+// cores shared with the server, those hand-offs and their CPU add to the
+// measured latency.
+type loadConn struct {
+	target *url.URL
+	mu     sync.Mutex // guards conn against interrupt
+	conn   net.Conn
+	reader *bufio.Reader
+	// interrupted is set once the run's context ends, and no connection
+	// is dialed after that.
+	interrupted bool
+}
+
+// post sends one delivery of t under a new id and returns the time from
+// the start of the write, or of the dial for a new connection, until the
+// response body was read.
+func (c *loadConn) post(t demo.LoadTemplate, signature string) (time.Duration, error) {
+	head := "POST " + c.target.RequestURI() + " HTTP/1.1\r\n" +
+		"Host: " + c.target.Host + "\r\n" +
+		"User-Agent: GitHub-Hookshot/sopbot-load\r\n" +
+		"Content-Type: application/json\r\n" +
+		"Content-Length: " + strconv.Itoa(len(t.Body)) + "\r\n" +
+		"X-GitHub-Event: " + t.Event + "\r\n" +
+		"X-GitHub-Delivery: " + uuid.NewString() + "\r\n" +
+		"X-Hub-Signature-256: " + signature + "\r\n\r\n"
 
 	start := time.Now()
-	resp, err := client.Do(req)
+	conn, err := c.connection(start.Add(loadRequestTimeout))
 	if err != nil {
 		return 0, fmt.Errorf("posting delivery: %w", err)
+	}
+	request := net.Buffers{[]byte(head), t.Body}
+	if _, err := request.WriteTo(conn); err != nil {
+		c.drop()
+		return 0, fmt.Errorf("posting delivery: %w", err)
+	}
+	resp, err := http.ReadResponse(c.reader, nil)
+	if err != nil {
+		c.drop()
+		return 0, fmt.Errorf("reading acknowledgement: %w", err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	latency := time.Since(start)
+	if err != nil || resp.Close {
+		c.drop()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("reading acknowledgement: %w", err)
 	}
@@ -317,6 +420,66 @@ func postDelivery(ctx context.Context, client *http.Client, webhookURL string, t
 	}
 	return latency, nil
 }
+
+// connection returns the open connection, or dials a new one, with its
+// deadline set. Setting it under mu keeps an interrupt from being undone.
+func (c *loadConn) connection(deadline time.Time) (net.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.interrupted {
+		return nil, context.Canceled
+	}
+	if c.conn != nil {
+		if err := c.conn.SetDeadline(deadline); err != nil {
+			_ = c.conn.Close()
+			c.conn = nil
+			return nil, err
+		}
+		return c.conn, nil
+	}
+
+	dialer := net.Dialer{Timeout: loadRequestTimeout}
+	var conn net.Conn
+	var err error
+	if c.target.Scheme == "https" {
+		conn, err = (&tls.Dialer{NetDialer: &dialer}).Dial("tcp", c.target.Host)
+	} else {
+		conn, err = dialer.Dial("tcp", c.target.Host)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if err := conn.SetDeadline(deadline); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	c.conn, c.reader = conn, bufio.NewReader(conn)
+	return conn, nil
+}
+
+// drop closes the connection after an error or a "Connection: close", so
+// the next post dials again.
+func (c *loadConn) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
+}
+
+// interrupt ends a round trip in progress when the run's context ends.
+func (c *loadConn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interrupted = true
+	if c.conn != nil {
+		_ = c.conn.SetDeadline(time.Now())
+	}
+}
+
+func (c *loadConn) close() { c.drop() }
 
 // timeCommitLoop times n single-row INSERT transactions, one after the
 // other, on a new SQLite file opened with the pragmas of bot/store (WAL,
