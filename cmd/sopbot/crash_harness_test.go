@@ -849,6 +849,8 @@ func allChecked(body string) bool {
 }
 
 // envInt reads a positive integer from the environment, or returns def.
+//
+//lint:ignore U1000 used by TestCrash, which builds only with the crash tag.
 func envInt(t *testing.T, name string, def int) int {
 	raw := os.Getenv(name)
 	if raw == "" {
