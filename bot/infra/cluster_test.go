@@ -1,7 +1,6 @@
 package infra_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,51 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/sopbot/sopbot/bot"
 	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/integrations/kube"
 	"github.com/sopbot/sopbot/internal/k8stest"
 )
-
-func readManifest[T runtime.Object](t *testing.T, file string) T {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
-	require.NoError(t, err)
-	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
-	require.NoError(t, err, "decoding %s", file)
-	typed, ok := obj.(T)
-	require.True(t, ok, "%s contains a %T", file, obj)
-	return typed
-}
-
-// botClient applies deploy/'s ServiceAccount, ClusterRole and binding and
-// returns a client that impersonates the bot, so the actions run with the
-// permissions the manifests grant and nothing more.
-func botClient(t *testing.T, cluster *k8stest.Cluster) kubernetes.Interface {
-	t.Helper()
-	ctx := t.Context()
-	admin := cluster.Client
-	role := readManifest[*rbacv1.ClusterRole](t, "clusterrole.yaml")
-	binding := readManifest[*rbacv1.ClusterRoleBinding](t, "clusterrolebinding.yaml")
-	account := readManifest[*corev1.ServiceAccount](t, "serviceaccount.yaml")
-	namespace := binding.Subjects[0].Namespace
-	_, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.CoreV1().ServiceAccounts(namespace).Create(ctx, account, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
-	require.NoError(t, err)
-	return cluster.As("system:serviceaccount:"+namespace+":"+account.Name, "system:serviceaccounts", "system:serviceaccounts:"+namespace)
-}
 
 // finishOnCluster steps an action until it ends, sleeping its waits up to
 // a bound, because the control plane's controllers run on real time.
@@ -79,7 +41,7 @@ func (e *env) finishOnCluster(name string) bot.StepResult {
 // scheduler and kwok, as the bot's ServiceAccount.
 func TestActionsOnControlPlane(t *testing.T) {
 	cluster := k8stest.Start(t)
-	client := botClient(t, cluster)
+	client := cluster.BotClient(t, filepath.Join("..", "..", "deploy"))
 	ctx := t.Context()
 
 	t.Run("onboarding", func(t *testing.T) {

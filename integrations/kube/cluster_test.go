@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,13 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/sopbot/sopbot/internal/k8stest"
 )
@@ -26,49 +22,6 @@ import (
 // took about a second on kwok in this test's runs on a 2-core machine, so
 // the limit leaves room for a loaded one.
 const clusterWait = 60 * time.Second
-
-// botNamespace is the namespace of the bot's ServiceAccount, as written in
-// deploy/clusterrolebinding.yaml.
-const botNamespace = "sopbot"
-
-// readManifest decodes one manifest of deploy/ with client-go's scheme.
-func readManifest[T runtime.Object](t *testing.T, file string) T {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
-	require.NoError(t, err)
-	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
-	require.NoError(t, err, "decoding %s", file)
-	typed, ok := obj.(T)
-	require.True(t, ok, "%s contains a %T", file, obj)
-	return typed
-}
-
-// botClient applies the ClusterRole and ClusterRoleBinding of deploy/ and
-// returns a client that impersonates the bot's ServiceAccount, so every
-// call it makes is authorized by those manifests alone.
-func botClient(t *testing.T, cluster *k8stest.Cluster) kubernetes.Interface {
-	t.Helper()
-	ctx := t.Context()
-	admin := cluster.Client
-
-	role := readManifest[*rbacv1.ClusterRole](t, "clusterrole.yaml")
-	binding := readManifest[*rbacv1.ClusterRoleBinding](t, "clusterrolebinding.yaml")
-	account := readManifest[*corev1.ServiceAccount](t, "serviceaccount.yaml")
-	require.Len(t, binding.Subjects, 1)
-	require.Equal(t, botNamespace, binding.Subjects[0].Namespace)
-
-	_, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: botNamespace}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.CoreV1().ServiceAccounts(botNamespace).Create(ctx, account, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
-	require.NoError(t, err)
-
-	user := "system:serviceaccount:" + botNamespace + ":" + account.Name
-	return cluster.As(user, "system:serviceaccounts", "system:serviceaccounts:"+botNamespace)
-}
 
 // poll calls check until it reports done. It fails the test on an error
 // that IsPermanent marks, and after clusterWait with the last transient
@@ -101,7 +54,7 @@ func poll(t *testing.T, what string, check func(ctx context.Context) (bool, erro
 func TestActionsOnControlPlane(t *testing.T) {
 	cluster := k8stest.Start(t)
 	admin := cluster.Client
-	bot := New(botClient(t, cluster))
+	bot := New(cluster.BotClient(t, filepath.Join("..", "..", "deploy")))
 
 	t.Run("bot cannot act outside its role", func(t *testing.T) {
 		botKube := bot.kube
