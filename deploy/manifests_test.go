@@ -326,6 +326,9 @@ func TestClusterRoleBindingGrantsServiceAccount(t *testing.T) {
 	// The API server rejects a ClusterRoleBinding's ServiceAccount subject
 	// without a namespace.
 	assert.NotEmpty(t, binding.Subjects[0].Namespace)
+	// The control plane tests create the bot's ServiceAccount there, and
+	// deploy/README.md tells operators to change it with the namespace.
+	assert.Equal(t, "sopbot", binding.Subjects[0].Namespace)
 }
 
 // TestConfigMapLoads loads the ConfigMap's config file with the environment
