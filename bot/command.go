@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -71,6 +70,8 @@ type UsageError struct {
 	Problem    string
 	Usage      string
 	Suggestion string
+	// Detail follows the usage line, such as the list of commands.
+	Detail string
 }
 
 func (e *UsageError) Error() string {
@@ -81,6 +82,9 @@ func (e *UsageError) Error() string {
 	}
 	if e.Usage != "" {
 		fmt.Fprintf(&b, "\nUsage: `%s %s`", Prefix, e.Usage)
+	}
+	if e.Detail != "" {
+		b.WriteString("\n" + e.Detail)
 	}
 	return b.String()
 }
@@ -132,6 +136,9 @@ func (g *Grammar) Parse(line string) (Command, error) {
 	switch verb {
 	case VerbHelp:
 		cmd = Command{Verb: VerbHelp, Topic: strings.Join(tokens[1:], " ")}
+		if words := topicWords(cmd.Topic); len(words) > 0 && len(g.helpMatches(words)) == 0 {
+			err = g.unknownTopic(words)
+		}
 	case VerbStatus, VerbCancel, VerbRetry:
 		cmd, err = parseRefCommand(verb, tokens[1:])
 	case VerbApprove:
@@ -381,42 +388,6 @@ func (g *Grammar) usageOf(words string) string {
 		}
 	}
 	return "help"
-}
-
-// Help returns the help text: every command with its usage.
-func (g *Grammar) Help() string {
-	var b strings.Builder
-	b.WriteString("*sopbot commands*\n")
-	for _, s := range g.sops {
-		fmt.Fprintf(&b, "• `%s %s`: open a %s request (%s)\n", Prefix, s.Binding.Command, s.ID, s.Title)
-	}
-	fmt.Fprintf(&b, "• `%s %s`: %s\n", Prefix, builtinUsage[VerbPromote], promoteHelp)
-	verbs := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbInventory, VerbSecrets, VerbHelp}
-	descriptions := map[string]string{
-		VerbInventory: "list the onboarded projects",
-		VerbSecrets:   "list the secret inventory with rotation due dates (never values)",
-		VerbRetry:     "run a request's failed or interrupted action again",
-		VerbStatus:    "show a request's state and what it is waiting for",
-		VerbApprove:   "sign the approval step as an approver; with the revision a gate message shows, only while the request is still that revision",
-		VerbReject:    "reject a request as an approver, with the reason",
-		VerbCancel:    "cancel a request you opened",
-		VerbHelp:      "show this help",
-	}
-	for _, v := range verbs {
-		fmt.Fprintf(&b, "• `%s %s`: %s\n", Prefix, builtinUsage[v], descriptions[v])
-	}
-	b.WriteString("A <request> is the issue number, such as #42.")
-	return b.String()
-}
-
-// CommandNames lists the first words of every command, for tests and help.
-func (g *Grammar) CommandNames() []string {
-	names := []string{VerbStatus, VerbApprove, VerbReject, VerbCancel, VerbRetry, VerbInventory, VerbSecrets, VerbHelp}
-	for _, s := range g.sops {
-		names = append(names, strings.Join(s.Binding.Usage.Words, " "))
-	}
-	slices.Sort(names)
-	return names
 }
 
 // tokenize splits a command line on white space, Unicode spaces such as

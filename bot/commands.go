@@ -22,7 +22,7 @@ func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
 	}
 	switch cmd.Verb {
 	case VerbHelp:
-		err = e.reply(t, c.Origin, e.Grammar.Help(), true)
+		err = e.reply(t, c.Origin, e.Grammar.HelpFor(cmd.Topic), true)
 	case VerbOpen:
 		err = e.openRequest(t, c, cmd)
 	case VerbStatus:

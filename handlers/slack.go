@@ -61,7 +61,7 @@ func (s *Server) handleSlackCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cmd.Verb == bot.VerbHelp {
-		writeJSON(w, http.StatusOK, ephemeral(s.Grammar.Help()))
+		writeJSON(w, http.StatusOK, ephemeral(s.Grammar.HelpFor(cmd.Topic)))
 		return
 	}
 

@@ -280,6 +280,34 @@ func TestSlackBodyTooLarge(t *testing.T) {
 	h.requireNothingStored(t)
 }
 
+func TestSlackHelpTopic(t *testing.T) {
+	tests := []struct {
+		name  string
+		text  string
+		topic string
+		want  string
+	}{
+		{"known topic", "help promote", "promote", "Example: `/mlops promote model fraud-detector 3 --to champion`"},
+		{"unknown topic", "help promot", "promot", "No command is named `promot`. Did you mean `/mlops help promote`?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+
+			got := h.postSlack(t, slackForm(tt.text, nil))
+
+			require.Equal(t, http.StatusOK, got.status, "status: got %d, want 200 (body %s)", got.status, got.body)
+			reply := decodeSlackReply(t, got)
+			assert.Equal(t, "ephemeral", reply.ResponseType)
+			assert.Equal(t, h.server.Grammar.HelpFor(tt.topic), reply.Text)
+			assert.Contains(t, reply.Text, tt.want)
+			assert.NotContains(t, reply.Text, "*sopbot commands*", "a topic narrows the help")
+			h.requireNothingStored(t)
+		})
+	}
+}
+
 func TestSlackAnswersWithoutStoring(t *testing.T) {
 	tests := []struct {
 		name         string
