@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -97,8 +99,9 @@ type Subject struct {
 
 // Rotation configures SOP-04.
 type Rotation struct {
-	// Kinds sets the policy of each kind of secret, such as
-	// cloud-credential, database-password or api-token.
+	// Kinds sets the policy of each kind of secret. It extends the
+	// built-in kinds cloud-credential, database-password and api-token,
+	// and a kind of the same name replaces the built-in policy as a whole.
 	Kinds map[string]SecretKind `json:"kinds"`
 	// Secrets seeds the secret inventory.
 	Secrets []InventorySecret `json:"secrets"`
@@ -187,16 +190,21 @@ func (c *Config) applyInfraDefaults() {
 	setDefault(&c.Rotation.NewSecretTimeout, "24h")
 	setDefault(&c.Rotation.RolloutTimeout, "10m")
 	setDefault(&c.Onboarding.Feast.Deadline, "30m")
-	if c.Rotation.Kinds == nil {
-		c.Rotation.Kinds = defaultSecretKinds()
-	}
+	// The configured kinds extend the built-in ones, so a config that adds
+	// a kind keeps the kinds its secrets may still name. The merge goes
+	// into a new map, so the caller's map stays as it was.
+	kinds := defaultSecretKinds()
 	for name, kind := range c.Rotation.Kinds {
+		kinds[name] = kind
+	}
+	for name, kind := range kinds {
 		if kind.Length == 0 {
 			kind.Length = 32
 		}
 		setDefault(&kind.Alphabet, "alnum")
-		c.Rotation.Kinds[name] = kind
+		kinds[name] = kind
 	}
+	c.Rotation.Kinds = kinds
 }
 
 var kindName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
@@ -250,7 +258,7 @@ func (c Config) validateInfra() []string {
 		}
 		seen[key] = true
 		if _, ok := c.Rotation.Kinds[s.Kind]; !ok {
-			problems = append(problems, fmt.Sprintf("%s: kind %q is not in rotation.kinds; use one of its keys, such as cloud-credential", where, s.Kind))
+			problems = append(problems, unknownKindProblem(where, s.Kind, c.Rotation.Kinds))
 		}
 		if s.LastRotated != "" {
 			if _, err := time.Parse(time.DateOnly, s.LastRotated); err != nil {
@@ -267,4 +275,19 @@ func (c Config) validateInfra() []string {
 		problems = append(problems, "onboarding.roleBinding: set exactly one of clusterRole and role")
 	}
 	return problems
+}
+
+// unknownKindProblem returns the problem of an inventory secret whose kind
+// is neither built in nor configured, listing every kind it may name.
+func unknownKindProblem(where, kind string, kinds map[string]SecretKind) string {
+	known := make([]string, 0, len(kinds))
+	for name := range kinds {
+		known = append(known, name)
+	}
+	sort.Strings(known)
+	if kind == "" {
+		return fmt.Sprintf("%s: kind is missing: use one of %s", where, strings.Join(known, ", "))
+	}
+	return fmt.Sprintf("%s: kind %q is neither a built-in kind nor in rotation.kinds: use one of %s, or add %q under rotation.kinds",
+		where, kind, strings.Join(known, ", "), kind)
 }
