@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -186,37 +185,6 @@ type Evidence struct {
 	ScanMaxFiles int `json:"scanMaxFiles"`
 }
 
-// DriftCheck compares a model's current data with its reference on a
-// schedule. A column drifts when any given threshold is crossed.
-type DriftCheck struct {
-	Model     string   `json:"model"`
-	Reference string   `json:"reference"` // CSV or Parquet file
-	Current   string   `json:"current"`   // CSV or Parquet file
-	Columns   []string `json:"columns"`   // empty: every numeric column
-	// Every is how often the check runs, as a Go duration; "24h" by
-	// default.
-	Every string `json:"every"`
-	// PSI is the population stability index above which a column drifts;
-	// 0.2 by default.
-	PSI float64 `json:"psi"`
-	// KSPValue is the Kolmogorov-Smirnov p-value below which a column
-	// drifts; 0.01 by default.
-	KSPValue float64 `json:"ksPValue"`
-	// KL is the KL divergence above which a column drifts; 0 ignores it.
-	KL float64 `json:"kl"`
-	// SOP is the SOP a detected drift opens; "SOP-03" by default.
-	SOP string `json:"sop"`
-}
-
-// Interval returns how often the check runs.
-func (d DriftCheck) Interval() time.Duration {
-	every, err := time.ParseDuration(d.Every)
-	if err != nil || every <= 0 {
-		return 24 * time.Hour
-	}
-	return every
-}
-
 // Holders lists who holds one role member.
 type Holders struct {
 	GitHub []string `json:"github"`
@@ -254,6 +222,9 @@ func Load(path string, env func(string) string) (Config, error) {
 		}
 		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 			return cfg, fmt.Errorf("invalid config %s: %s", path, describeDecodeError(err))
+		}
+		if err := markGivenThresholds(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("invalid config %s: %w", path, err)
 		}
 	}
 	if err := applyEnv(&cfg, env); err != nil {
@@ -298,15 +269,7 @@ func (c *Config) applyDefaults() {
 	c.applyScheduleDefaults()
 	c.applyRetrainingDefaults()
 	for i := range c.Drift {
-		d := &c.Drift[i]
-		setDefault(&d.Every, "24h")
-		setDefault(&d.SOP, "SOP-03")
-		if d.PSI == 0 {
-			d.PSI = 0.2
-		}
-		if d.KSPValue == 0 {
-			d.KSPValue = 0.01
-		}
+		c.Drift[i] = c.Drift[i].withDefaults()
 	}
 }
 
@@ -418,23 +381,6 @@ func (c Config) validateThresholds() []string {
 	}
 	if c.Evidence.ScanMaxFileBytes < 0 || c.Evidence.ScanMaxFiles < 0 {
 		problems = append(problems, "evidence.scanMaxFileBytes and evidence.scanMaxFiles must not be negative")
-	}
-	return problems
-}
-
-func (c Config) validateDrift() []string {
-	var problems []string
-	for i, d := range c.Drift {
-		setting := fmt.Sprintf("drift[%d]", i)
-		if d.Model == "" || d.Reference == "" || d.Current == "" {
-			problems = append(problems, setting+" needs model, reference and current")
-		}
-		if every, err := time.ParseDuration(d.Every); err != nil || every < time.Minute {
-			problems = append(problems, fmt.Sprintf("%s.every %q is not a duration of at least 1m, such as 24h", setting, d.Every))
-		}
-		if d.PSI < 0 || d.KL < 0 || d.KSPValue < 0 || d.KSPValue > 1 {
-			problems = append(problems, setting+" has a negative threshold or a ksPValue outside 0..1")
-		}
 	}
 	return problems
 }

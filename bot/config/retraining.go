@@ -36,10 +36,10 @@ type RetrainingModel struct {
 	// retraining request opened one opens a new request without drift.
 	// Empty retrains on drift only.
 	Every string `json:"every"`
-	// Thresholds decide when a reported score is drift. Unset values come
-	// from the drift[] check of the same model, else PSI 0.2 and KS
-	// p-value 0.01, with KL off.
-	Thresholds DriftThresholds `json:"thresholds"`
+	// Thresholds decide when a reported score is drift. A threshold left
+	// out comes from the drift[] check of the same model, else PSI 0.2 and
+	// KS p-value 0.01, with KL off.
+	Thresholds DriftThresholdSettings `json:"thresholds"`
 	// AutoPromote opens the SOP-02 request for the retrained version
 	// without a reviewer's decision, when every metric of MinImprovement
 	// improved on production by its margin and every threshold under
@@ -61,8 +61,23 @@ type RetrainingModel struct {
 	RegistrationTimeout string `json:"registrationTimeout"`
 }
 
-// DriftThresholds decide when a reported score is drift. Zero takes the
-// default.
+// DriftThresholdSettings are a retraining model's own drift thresholds.
+// A nil threshold is one the config leaves out, which
+// Config.RetrainingThresholds takes from the model's drift[] check or the
+// default. An explicit 0 is kept. So psi 0 makes any PSI above 0 drift,
+// ksPValue 0 turns the KS test off and kl 0 turns KL off.
+type DriftThresholdSettings struct {
+	// PSI is the population stability index above which a feature drifts.
+	PSI *float64 `json:"psi"`
+	// KSPValue is the Kolmogorov-Smirnov p-value below which a feature
+	// drifts.
+	KSPValue *float64 `json:"ksPValue"`
+	// KL is the KL divergence above which a feature drifts.
+	KL *float64 `json:"kl"`
+}
+
+// DriftThresholds are the drift thresholds in force for a model, as
+// Config.RetrainingThresholds resolves them.
 type DriftThresholds struct {
 	// PSI is the population stability index above which a feature drifts.
 	PSI float64 `json:"psi"`
@@ -96,33 +111,35 @@ func (m RetrainingModel) RegistrationTimeoutDuration() time.Duration {
 	return durationOr(m.RegistrationTimeout, time.Hour)
 }
 
-// Default drift thresholds of a retraining model without its own or a
-// drift[] check.
+// Default drift thresholds of a drift[] check, and of a retraining model
+// without its own thresholds or a drift[] check.
 const (
 	defaultPSI      = 0.2
 	defaultKSPValue = 0.01
 )
 
-// RetrainingThresholds returns the drift thresholds of a model: its own,
-// then those of the drift[] check of the same model, then PSI 0.2 and KS
-// p-value 0.01 with KL off.
+// RetrainingThresholds returns the drift thresholds of a model. Each is
+// the model's own when its config sets it, 0 included, else that of the
+// drift[] check of the same model, else PSI 0.2 and KS p-value 0.01 with
+// KL off.
 func (c Config) RetrainingThresholds(model string) DriftThresholds {
-	th := c.Retraining.Models[model].Thresholds
-	fallback := DriftThresholds{PSI: defaultPSI, KSPValue: defaultKSPValue}
+	th := DriftThresholds{PSI: defaultPSI, KSPValue: defaultKSPValue}
 	for _, d := range c.Drift {
 		if d.Model == model {
-			fallback = DriftThresholds{PSI: d.PSI, KSPValue: d.KSPValue, KL: d.KL}
+			d = d.withDefaults()
+			th = DriftThresholds{PSI: d.PSI, KSPValue: d.KSPValue, KL: d.KL}
 			break
 		}
 	}
-	if th.PSI == 0 {
-		th.PSI = fallback.PSI
+	own := c.Retraining.Models[model].Thresholds
+	if own.PSI != nil {
+		th.PSI = *own.PSI
 	}
-	if th.KSPValue == 0 {
-		th.KSPValue = fallback.KSPValue
+	if own.KSPValue != nil {
+		th.KSPValue = *own.KSPValue
 	}
-	if th.KL == 0 {
-		th.KL = fallback.KL
+	if own.KL != nil {
+		th.KL = *own.KL
 	}
 	return th
 }
@@ -197,8 +214,7 @@ func (c Config) validateRetrainingModel(name string, m RetrainingModel) []string
 	if m.WindowDays < 0 || m.WindowDays > 3650 {
 		add(".windowDays %d is out of range: use 1 to 3650 days", m.WindowDays)
 	}
-	th := m.Thresholds
-	if th.PSI < 0 || th.KL < 0 || th.KSPValue < 0 || th.KSPValue > 1 {
+	if th := m.Thresholds; isNegative(th.PSI) || isNegative(th.KL) || isNegative(th.KSPValue) || (th.KSPValue != nil && *th.KSPValue > 1) {
 		add(".thresholds has a negative threshold or a ksPValue outside 0..1")
 	}
 	if m.AutoPromote && len(m.MinImprovement) == 0 {
@@ -222,3 +238,5 @@ func (c Config) validateRetrainingModel(name string, m RetrainingModel) []string
 	}
 	return problems
 }
+
+func isNegative(v *float64) bool { return v != nil && *v < 0 }

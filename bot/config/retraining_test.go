@@ -12,7 +12,7 @@ const retrainingYAML = validYAML + `
 kfp:
   baseURL: http://127.0.0.1:8888
 drift:
-  - {model: churn, reference: ref.csv, current: cur.csv, psi: 0.3, kl: 0.5}
+  - {model: churn, reference: ../../testdata/drift/reference.csv, current: ../../testdata/drift/current.csv, psi: 0.3, kl: 0.5}
 retraining:
   models:
     fraud-detector:
@@ -61,6 +61,29 @@ func TestRetrainingThresholdsFallBack(t *testing.T) {
 	assert.Equal(t, DriftThresholds{PSI: 0.2, KSPValue: 0.01}, cfg.RetrainingThresholds("unknown"))
 }
 
+func TestRetrainingThresholdsKeepExplicitZero(t *testing.T) {
+	text := validYAML + `
+kfp:
+  baseURL: http://127.0.0.1:8888
+drift:
+  - {model: fraud-detector, reference: ../../testdata/drift/reference.csv, current: ../../testdata/drift/current.csv, psi: 0.3, ksPValue: 0.05, kl: 0.5}
+retraining:
+  models:
+    fraud-detector:
+      pipeline: {pipelineID: pipe-1}
+      thresholds: {ksPValue: 0, kl: 0}
+    churn:
+      pipeline: {pipelineID: pipe-2}
+      thresholds: {psi: 0, ksPValue: null}
+`
+	cfg, err := Load(writeConfig(t, text), noEnv)
+	require.NoError(t, err)
+	assert.Equal(t, DriftThresholds{PSI: 0.3}, cfg.RetrainingThresholds("fraud-detector"),
+		"ksPValue 0 and kl 0 win over the drift check's, and the psi left out comes from it")
+	assert.Equal(t, DriftThresholds{PSI: 0, KSPValue: 0.01}, cfg.RetrainingThresholds("churn"),
+		"psi 0 wins over the default, and a null ksPValue takes the default")
+}
+
 func TestLoadRetrainingRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
@@ -74,6 +97,7 @@ func TestLoadRetrainingRejects(t *testing.T) {
 		{"bad registration", "retraining: {models: {m: {pipeline: {pipelineID: p}, registrationTimeout: -1h}}}", `registrationTimeout "-1h" is not a positive Go duration`},
 		{"window", "retraining: {models: {m: {pipeline: {pipelineID: p}, windowDays: -3}}}", `retraining.models["m"].windowDays -3 is out of range`},
 		{"thresholds", "retraining: {models: {m: {pipeline: {pipelineID: p}, thresholds: {ksPValue: 2}}}}", `retraining.models["m"].thresholds has a negative threshold`},
+		{"negative psi", "retraining: {models: {m: {pipeline: {pipelineID: p}, thresholds: {psi: -0.5}}}}", `retraining.models["m"].thresholds has a negative threshold`},
 		{"auto without margins", "retraining: {models: {m: {pipeline: {pipelineID: p}, autoPromote: true}}}", `retraining.models["m"].autoPromote needs minImprovement`},
 		{"negative margin", "retraining: {models: {m: {pipeline: {pipelineID: p}, minImprovement: {auc: {margin: -1}}}}}", `minImprovement["auc"].margin -1 must be a finite number of at least 0`},
 		{"archived target", "retraining: {models: {m: {pipeline: {pipelineID: p}, promoteTo: Archived}}}", `promoteTo "Archived" is not a promotion target`},

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// DriftCheck compares a model's current data with its reference on a
+// schedule. A column drifts when any given threshold is crossed.
+type DriftCheck struct {
+	Model     string   `json:"model"`
+	Reference string   `json:"reference"` // CSV or Parquet file
+	Current   string   `json:"current"`   // CSV or Parquet file
+	Columns   []string `json:"columns"`   // empty: every numeric column
+	// Every is how often the check runs, as a Go duration; "24h" by
+	// default.
+	Every string `json:"every"`
+	// PSI is the population stability index above which a column drifts.
+	// Left out of the file it is 0.2. An explicit 0 makes every column
+	// with a PSI above 0 drift.
+	PSI float64 `json:"psi"`
+	// KSPValue is the Kolmogorov-Smirnov p-value below which a column
+	// drifts. Left out of the file it is 0.01. An explicit 0 turns the KS
+	// test off, since no p-value is below 0.
+	KSPValue float64 `json:"ksPValue"`
+	// KL is the KL divergence above which a column drifts; 0 ignores it.
+	KL float64 `json:"kl"`
+	// SOP is the SOP a detected drift opens; "SOP-03" by default.
+	SOP string `json:"sop"`
+
+	// psiGiven and ksPValueGiven record that the config file sets psi or
+	// ksPValue, so that WithDefaults keeps an explicit 0. In a DriftCheck
+	// built in Go they are false, and a 0 takes the default.
+	psiGiven, ksPValueGiven bool
+}
+
+// withDefaults returns d with its unset settings at their defaults.
+func (d DriftCheck) withDefaults() DriftCheck {
+	setDefault(&d.Every, "24h")
+	setDefault(&d.SOP, "SOP-03")
+	if d.PSI == 0 && !d.psiGiven {
+		d.PSI = defaultPSI
+	}
+	if d.KSPValue == 0 && !d.ksPValueGiven {
+		d.KSPValue = defaultKSPValue
+	}
+	return d
+}
+
+// Interval returns how often the check runs.
+func (d DriftCheck) Interval() time.Duration {
+	every, err := time.ParseDuration(d.Every)
+	if err != nil || every <= 0 {
+		return 24 * time.Hour
+	}
+	return every
+}
+
+func (c Config) validateDrift() []string {
+	var problems []string
+	for i, d := range c.Drift {
+		setting := fmt.Sprintf("drift[%d]", i)
+		if d.Model == "" || d.Reference == "" || d.Current == "" {
+			problems = append(problems, setting+" needs model, reference and current")
+		}
+		if every, err := time.ParseDuration(d.Every); err != nil || every < time.Minute {
+			problems = append(problems, fmt.Sprintf("%s.every %q is not a duration of at least 1m, such as 24h", setting, d.Every))
+		}
+		if d.PSI < 0 || d.KL < 0 || d.KSPValue < 0 || d.KSPValue > 1 {
+			problems = append(problems, setting+" has a negative threshold or a ksPValue outside 0..1")
+		}
+	}
+	return problems
+}
+
+// markGivenThresholds records which drift[] entries of a config file set
+// psi or ksPValue, because the decoded 0 of a key left out and that of an
+// explicit 0 are the same float64. A null value counts as left out.
+func markGivenThresholds(data []byte, cfg *Config) error {
+	var explicit struct {
+		Drift []struct {
+			PSI      *float64 `json:"psi"`
+			KSPValue *float64 `json:"ksPValue"`
+		} `json:"drift"`
+	}
+	if err := yaml.Unmarshal(data, &explicit); err != nil {
+		return err
+	}
+	for i, d := range explicit.Drift {
+		if i < len(cfg.Drift) {
+			cfg.Drift[i].psiGiven = d.PSI != nil
+			cfg.Drift[i].ksPValueGiven = d.KSPValue != nil
+		}
+	}
+	return nil
+}
