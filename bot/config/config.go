@@ -279,7 +279,9 @@ func setDefault(field *string, value string) {
 	}
 }
 
-// Validate reports every missing or invalid setting in one error.
+// Validate reports every missing or invalid setting in one error. It also
+// stats and opens the files of the drift[] checks, to report those that
+// cannot be read.
 func (c Config) Validate() error {
 	var problems []string
 	missing := func(ok bool, setting, env string) {

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -71,8 +75,61 @@ func (c Config) validateDrift() []string {
 		if d.PSI < 0 || d.KL < 0 || d.KSPValue < 0 || d.KSPValue > 1 {
 			problems = append(problems, setting+" has a negative threshold or a ksPValue outside 0..1")
 		}
+		for _, file := range []struct{ key, path string }{{"reference", d.Reference}, {"current", d.Current}} {
+			if file.path == "" {
+				continue
+			}
+			if problem := unreadableFileProblem(file.path); problem != "" {
+				problems = append(problems, fmt.Sprintf("%s.%s %q %s", setting, file.key, file.path, problem))
+			}
+		}
 	}
 	return problems
+}
+
+// unreadableFileProblem returns why the drift check cannot read the file
+// at path, with what to do, or "" when the file opens for reading. The
+// check reads it at each run, so a file found here can still go missing
+// later.
+func unreadableFileProblem(path string) string {
+	// Stat comes first, so that a named pipe is never opened: opening one
+	// blocks until a writer opens it too.
+	info, err := os.Stat(path)
+	if err != nil {
+		return openProblem(path, err)
+	}
+	if info.IsDir() {
+		return "is a directory: give a CSV or Parquet file"
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Sprintf("is not a regular file (mode %s): give a CSV or Parquet file", info.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return openProblem(path, err)
+	}
+	f.Close()
+	return ""
+}
+
+// openProblem returns the problem of a failed stat or open of a drift
+// check's file.
+func openProblem(path string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		where := ""
+		if abs, absErr := filepath.Abs(path); absErr == nil && abs != path {
+			where = fmt.Sprintf(" (a relative path is resolved from the working directory, so this is %s)", abs)
+		}
+		return "does not exist: create the file or correct the path" + where
+	case errors.Is(err, fs.ErrPermission):
+		return "cannot be read (permission denied): give the user that runs sopbot read access to the file and its directories"
+	}
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		err = pathErr.Err
+	}
+	return fmt.Sprintf("cannot be read (%v): correct the path", err)
 }
 
 // markGivenThresholds records which drift[] entries of a config file set

@@ -2,6 +2,11 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +29,57 @@ func driftYAML(fields string) string {
 // driftFiles returns the reference and current keys of a drift check.
 func driftFiles(reference, current string) string {
 	return fmt.Sprintf("reference: %s, current: %s", reference, current)
+}
+
+func TestDriftFilesExist(t *testing.T) {
+	cfg, err := Load(writeConfig(t, driftYAML(driftFiles(referenceCSV, currentCSV))), noEnv)
+	require.NoError(t, err)
+	require.Len(t, cfg.Drift, 1)
+	assert.Equal(t, referenceCSV, cfg.Drift[0].Reference)
+}
+
+func TestDriftFilesMissingInOneMessage(t *testing.T) {
+	dir := t.TempDir()
+	missingReference := filepath.Join(dir, "reference.parquet")
+	text := strings.Replace(driftYAML(driftFiles(missingReference, "no-such-current.csv")), "channel: C01", `channel: "#mlops"`, 1)
+	_, err := Load(writeConfig(t, text), noEnv)
+	require.Error(t, err)
+	message := err.Error()
+	assert.Contains(t, message, fmt.Sprintf("drift[0].reference %q does not exist: create the file or correct the path\n", missingReference),
+		"an absolute path is not resolved again")
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	assert.Contains(t, message, `drift[0].current "no-such-current.csv" does not exist: create the file or correct the path `+
+		"(a relative path is resolved from the working directory, so this is "+filepath.Join(wd, "no-such-current.csv")+")")
+	assert.Contains(t, message, `slack.channel "#mlops" is a channel name`, "the other problems are in the same message")
+	assert.Equal(t, 1, strings.Count(message, "invalid configuration:"), "one message")
+}
+
+func TestDriftFileIsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(writeConfig(t, driftYAML(driftFiles(dir, currentCSV))), noEnv)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("drift[0].reference %q is a directory: give a CSV or Parquet file", dir))
+	assert.NotContains(t, err.Error(), "drift[0].current", "the current file is readable")
+}
+
+func TestDriftFileIsNamedPipe(t *testing.T) {
+	pipe := filepath.Join(t.TempDir(), "current.csv")
+	require.NoError(t, syscall.Mkfifo(pipe, 0o600))
+	_, err := Load(writeConfig(t, driftYAML(driftFiles(referenceCSV, pipe))), noEnv)
+	require.Error(t, err, "the check returns instead of blocking on the pipe")
+	assert.Contains(t, err.Error(), fmt.Sprintf("drift[0].current %q is not a regular file (mode p---------): give a CSV or Parquet file", pipe))
+}
+
+func TestDriftFileUnreadable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads files without read permission, so this case needs an unprivileged user")
+	}
+	unreadable := filepath.Join(t.TempDir(), "reference.csv")
+	require.NoError(t, os.WriteFile(unreadable, []byte("a\n1\n"), 0o200))
+	_, err := Load(writeConfig(t, driftYAML(driftFiles(unreadable, currentCSV))), noEnv)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("drift[0].reference %q cannot be read (permission denied): give the user that runs sopbot read access", unreadable))
 }
 
 func TestDriftThresholdsDefaultWhenLeftOut(t *testing.T) {
@@ -77,4 +133,21 @@ func TestDriftThresholdsStillValidated(t *testing.T) {
 			assert.Contains(t, err.Error(), "drift[0] has a negative threshold or a ksPValue outside 0..1")
 		})
 	}
+}
+
+func TestDriftFileUnderRegularFile(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "data.csv")
+	require.NoError(t, os.WriteFile(parent, []byte("a\n1\n"), 0o600))
+	below := filepath.Join(parent, "current.csv")
+	_, err := Load(writeConfig(t, driftYAML(driftFiles(referenceCSV, below))), noEnv)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("drift[0].current %q cannot be read (not a directory): correct the path", below))
+}
+
+// The permission branch as the open reports it, for runs as root, where
+// TestDriftFileUnreadable skips.
+func TestDriftFilePermissionProblem(t *testing.T) {
+	err := &fs.PathError{Op: "open", Path: "/data/reference.csv", Err: syscall.EACCES}
+	assert.Equal(t, "cannot be read (permission denied): give the user that runs sopbot read access to the file and its directories",
+		openProblem("/data/reference.csv", err))
 }
