@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/bot/metrics"
@@ -85,6 +87,20 @@ const (
 	maxOrderingWaits = 50
 	orderingWait     = 100 * time.Millisecond
 )
+
+// snoozeCount returns how many times River has snoozed job: the integer
+// "snoozes" of its metadata, which River v0.51 adds one to at every
+// snooze. A snooze gives the attempt back, so job.Attempt does not count
+// them.
+func snoozeCount(job *rivertype.JobRow) int {
+	var metadata struct {
+		Snoozes int `json:"snoozes"`
+	}
+	if err := json.Unmarshal(job.Metadata, &metadata); err != nil {
+		return 0
+	}
+	return metadata.Snoozes
+}
 
 // Register adds every worker to workers.
 func (w *Workers) Register(workers *river.Workers) {
@@ -181,9 +197,12 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 		return err
 	}
 	// Deliveries about one issue are processed in arrival order. A delivery
-	// that waited this long goes ahead, so one stuck delivery cannot block
-	// its issue for good.
-	if earlier && job.Attempt < maxOrderingWaits {
+	// that has waited maxOrderingWaits times goes ahead, so one stuck
+	// delivery cannot block its issue for good. The bound counts this
+	// job's snoozes rather than the delivery's age (received_at), because
+	// after a restart or in a backlog every waiting delivery is old, and an
+	// age bound would let them all go ahead at once, out of order.
+	if earlier && snoozeCount(job.JobRow) < maxOrderingWaits {
 		return river.JobSnooze(orderingWait)
 	}
 	attrs := []any{"delivery_id", id, "event", d.Event}
