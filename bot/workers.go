@@ -17,6 +17,7 @@ import (
 	"github.com/sopbot/sopbot/bot/metrics"
 	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/integrations/github"
+	"github.com/sopbot/sopbot/integrations/kfp"
 	"github.com/sopbot/sopbot/integrations/mlflow"
 	"github.com/sopbot/sopbot/integrations/slack"
 	"github.com/sopbot/sopbot/sop"
@@ -168,11 +169,21 @@ func (w *Workers) outcome(kind string, attrs []any, err error) error {
 	return err
 }
 
+// retryAfter returns the wait that a server requested before the failed
+// call is sent again: a Retry-After from GitHub, Slack, MLflow or Kubeflow
+// Pipelines, or the time left of a Retry-After that held the call back.
+// A zero wait counts as none. A snooze does not use up an attempt, so a
+// server that sent "Retry-After: 0" on every call would hold the job
+// forever.
 func retryAfter(err error) (time.Duration, bool) {
-	if d, ok := github.RetryAfter(err); ok {
-		return d, true
+	for _, wait := range []func(error) (time.Duration, bool){
+		github.RetryAfter, slack.RetryAfter, mlflow.RetryAfter, kfp.RetryAfter,
+	} {
+		if d, ok := wait(err); ok && d > 0 {
+			return d, true
+		}
 	}
-	return slack.RetryAfter(err)
+	return 0, false
 }
 
 func isPermanent(err error) bool {
