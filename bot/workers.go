@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -126,10 +127,19 @@ func (w *Workers) Register(workers *river.Workers) {
 }
 
 // counted wraps a work function so every run's outcome is counted: done,
-// retried (an error or a snooze) or failed (cancelled for good).
+// retried (an error or a snooze) or failed (cancelled for good). It logs
+// every failed run once (see logResult).
 func counted[T river.JobArgs](w *Workers, work func(context.Context, *river.Job[T]) error) river.Worker[T] {
 	return river.WorkFunc(func(ctx context.Context, job *river.Job[T]) error {
+		// River recovers the panic again and records it with its trace.
+		defer func() {
+			if value := recover(); value != nil {
+				w.logPanic(job.JobRow, value)
+				panic(value)
+			}
+		}()
 		err := work(ctx, job)
+		w.logResult(ctx, job.JobRow, err)
 		var cancelled *river.JobCancelError
 		switch {
 		case err == nil:
@@ -150,23 +160,21 @@ func (w *Workers) apply(ctx context.Context, ev Event) error {
 
 // outcome turns an outbound call's error into River's retry decision: a
 // permanent error cancels the job, a rate limit snoozes it for as long as
-// the server asked, anything else is retried with backoff.
-func (w *Workers) outcome(kind string, attrs []any, err error) error {
+// the server asked, anything else is retried with backoff. The returned
+// error carries attrs, which counted logs with the job's kind, id and
+// attempt, so the kind argument is not used.
+func (w *Workers) outcome(_ string, attrs []any, err error) error {
 	var snooze *river.JobSnoozeError
 	if err == nil || errors.As(err, &snooze) {
 		return err
 	}
-	attrs = append(attrs, "job", kind, "error", err)
+	failure := &jobFailure{err: err, cause: err, attrs: slices.Clone(attrs)}
 	if d, ok := retryAfter(err); ok {
-		w.Log.Warn("rate limited; retrying later", append(attrs, "retry_after", d.String())...)
-		return river.JobSnooze(d)
+		failure.err = river.JobSnooze(d)
+	} else if isPermanent(err) {
+		failure.err = river.JobCancel(err)
 	}
-	if isPermanent(err) {
-		w.Log.Error("job failed permanently", attrs...)
-		return river.JobCancel(err)
-	}
-	w.Log.Warn("job failed; retrying", attrs...)
-	return err
+	return failure
 }
 
 // retryAfter returns the wait that a server requested before the failed
@@ -357,11 +365,10 @@ func (w *Workers) openFailed(ctx context.Context, job *river.Job[OpenIssueArgs],
 	if !isPermanent(err) && job.Attempt < job.MaxAttempts {
 		return w.outcome(job.Kind, attrs, err)
 	}
-	w.Log.Error("opening the issue failed", append(attrs, "error", err)...)
 	if applyErr := w.apply(ctx, IssueOpenFailed{RequestID: req.ID, Error: err.Error()}); applyErr != nil {
 		return applyErr
 	}
-	return river.JobCancel(err)
+	return &jobFailure{err: river.JobCancel(err), cause: err, attrs: attrs}
 }
 
 func (w *Workers) modelURL() func(name, version string) string {

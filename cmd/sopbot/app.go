@@ -210,7 +210,9 @@ func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slo
 		Workers:           workers,
 		FetchCooldown:     50 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
-		Logger:            log.With("component", "queue"),
+		// The workers log failed jobs at WARN or ERROR, so River's own INFO
+		// lines about them are dropped.
+		Logger: slog.New(bot.QueueLogHandler(log.Handler())).With("component", "queue"),
 		// Jobs that fail keep retrying with River's exponential backoff;
 		// an action sets its own lower attempt limit.
 		MaxAttempts: 25,

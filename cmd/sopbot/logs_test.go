@@ -191,6 +191,9 @@ func TestServeLogsMetricsAndPprof(t *testing.T) {
 	mlflowToken := "mlflow-token-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	b := startServedBot(t, ctx, "SOPBOT_MLFLOW_TOKEN="+mlflowToken)
 	b.fakes.MLflow.RequireAuthorization("Bearer " + mlflowToken)
+	// The first attempt to open the issue fails with a conflict, which
+	// the bot retries, so the log holds a failed job.
+	b.fakes.GitHub.FailNext(http.MethodPost, "/repos/"+demo.Owner+"/"+demo.Repo+"/issues", http.StatusConflict, 1)
 
 	require.NoError(t, b.scenario.Run(ctx), "the promotion runs")
 	// User text the log must never carry: a GitHub comment with a command
@@ -220,6 +223,19 @@ func TestServeLogsMetricsAndPprof(t *testing.T) {
 	b.stop(t)
 	lines := b.output()
 	t.Run("logs", func(t *testing.T) { checkLogs(t, lines) })
+	t.Run("failed job", func(t *testing.T) {
+		var failures []map[string]any
+		for _, line := range lines {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "job failed; retrying" && entry["job_kind"] == "open_issue" {
+				failures = append(failures, entry)
+			}
+		}
+		require.Len(t, failures, 1, "the failed attempt to open the issue is logged once")
+		assert.Equal(t, "WARN", failures[0]["level"])
+		assert.Equal(t, 1.0, failures[0]["attempt"])
+		assert.Contains(t, failures[0], "request_id", "the line names the request")
+	})
 	t.Run("no secrets or user text", func(t *testing.T) {
 		all := strings.Join(lines, "\n")
 		for name, secret := range b.secrets(mlflowToken) {
@@ -314,8 +330,20 @@ var deliveryMessages = map[string]bool{
 	"slack interaction already stored": true, "delivery ignored": true,
 }
 
+// jobFailureLevels are the levels of the workers' messages about a failed
+// job.
+var jobFailureLevels = map[string]string{
+	"job failed; retrying": "WARN", "rate limited; retrying later": "WARN", "job panicked; retrying": "WARN",
+	"job failed; discarded": "ERROR", "job failed; cancelled": "ERROR", "job panicked; discarded": "ERROR",
+}
+
+// riverFailureMessages end River's own messages about a failed job, which
+// the bot drops because its workers log each failure.
+var riverFailureMessages = []string{": Job errored", ": Job errored; retrying", ": Job panicked", ": Job cancelled explicitly"}
+
 // checkLogs checks that every line is a JSON object and carries the ids
-// of what it is about.
+// of what it is about, and that a failed job is logged by the workers
+// alone, at WARN or ERROR.
 func checkLogs(t *testing.T, lines []string) {
 	require.NotEmpty(t, lines)
 	githubDeliveries := 0
@@ -333,6 +361,15 @@ func checkLogs(t *testing.T, lines []string) {
 		}
 		if deliveryMessages[msg] {
 			assert.Contains(t, entry, "delivery_id", "line %d is about a delivery: %s", i+1, line)
+		}
+		if level, ok := jobFailureLevels[msg]; ok {
+			assert.Equal(t, level, entry["level"], "line %d: %s", i+1, line)
+			for _, key := range []string{"job_kind", "job_id", "attempt", "max_attempts"} {
+				assert.Contains(t, entry, key, "line %d is about a failed job: %s", i+1, line)
+			}
+		}
+		for _, suffix := range riverFailureMessages {
+			assert.False(t, strings.HasSuffix(msg, suffix), "line %d is River's report of a failed job: %s", i+1, line)
 		}
 		if id, _ := entry["delivery_id"].(string); strings.HasPrefix(id, "github:") {
 			githubDeliveries++
