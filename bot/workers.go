@@ -72,7 +72,12 @@ type Workers struct {
 	commentLocks sync.Map // issue number → *sync.Mutex
 	// statuses are the StatusContext statuses the bot set, by commit.
 	statuses statusCache
+	// kinds are the job kinds that Register added a worker for.
+	kinds map[string]bool
 }
+
+// Handles reports whether Register added a worker for jobs of kind.
+func (w *Workers) Handles(kind string) bool { return w.kinds[kind] }
 
 // lockIssue locks one issue's body against the bot's other writers and
 // the processing of its edits, and returns the unlock function.
@@ -128,8 +133,14 @@ func (w *Workers) Register(workers *river.Workers) {
 
 // counted wraps a work function so every run's outcome is counted: done,
 // retried (an error or a snooze) or failed (cancelled for good). It logs
-// every failed run once (see logResult).
+// every failed run once (see logResult), and records the job kind for
+// Handles.
 func counted[T river.JobArgs](w *Workers, work func(context.Context, *river.Job[T]) error) river.Worker[T] {
+	var args T
+	if w.kinds == nil {
+		w.kinds = map[string]bool{}
+	}
+	w.kinds[args.Kind()] = true
 	return river.WorkFunc(func(ctx context.Context, job *river.Job[T]) error {
 		// River recovers the panic again and records it with its trace.
 		defer func() {

@@ -51,7 +51,10 @@ type appOptions struct {
 	actionPoll time.Duration
 }
 
-// newApp connects every part from cfg. Nothing runs until run is called.
+// newApp connects every part from cfg and returns to the queue the jobs
+// that a stopped process left running (see rescueInterrupted), so only the
+// process that is about to work the queue may call it. Nothing runs until
+// run is called.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
 	return newAppWith(ctx, cfg, log, appOptions{})
 }
@@ -115,6 +118,10 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 	normalizer.SlackEmail = clients.slack.UserEmail
 	queue, err := newQueue(db, workers, cfg.Drift, log)
 	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := rescueInterrupted(ctx, db, workers, log); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -217,7 +224,9 @@ func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slo
 		// an action sets its own lower attempt limit.
 		MaxAttempts: 25,
 		// A job still "running" this long after its start belonged to a
-		// process that died; River makes it available again.
+		// process that died, or hangs; River makes it available again.
+		// rescueInterrupted frees the jobs of a process that died as soon
+		// as the next one starts.
 		RescueStuckJobsAfter: 5 * time.Minute,
 		PeriodicJobs:         periodic,
 		Middleware:           []rivertype.Middleware{w.Metrics.QueueMiddleware()},
@@ -226,6 +235,38 @@ func newQueue(db *store.DB, w *bot.Workers, checks []config.DriftCheck, log *slo
 		return nil, fmt.Errorf("starting job queue: %w", err)
 	}
 	return client, nil
+}
+
+// interruptedReason is the attempt error that rescueInterrupted records
+// on each job it moves.
+const interruptedReason = "the process running this job stopped before the job finished; " +
+	"the next process to start returned it to the queue"
+
+// rescueInterrupted returns the jobs left in state running by a process
+// that stopped without finishing them (a SIGKILL, a crash, a lost node) to
+// the queue at once, as River's rescuer would after RescueStuckJobsAfter.
+//
+// This is safe only because one process works the queue at a time: the
+// single replica, or the holder of the leader Lease (see
+// serveAsCandidate), which calls newApp once it holds the Lease and before
+// its River client starts. Every running job then belongs to a process
+// that no longer works the queue. With two processes on one database, this
+// would take jobs that the other is running and run them twice.
+//
+// NOTE: after a failed Lease renewal, client-go releases the Lease while
+// the old leader's queue may still be stopping (see leader.Run). That stop
+// waits up to 10s for running jobs, so a job still running there can run
+// in the next leader too.
+func rescueInterrupted(ctx context.Context, db *store.DB, workers *bot.Workers, log *slog.Logger) error {
+	rescued, err := db.RescueRunningJobs(ctx, workers.Handles, interruptedReason)
+	if err != nil {
+		return err
+	}
+	if rescued.Total() > 0 {
+		log.Info("requeued jobs left running by a stopped process", "component", "queue",
+			"available", rescued.Available, "discarded", rescued.Discarded, "cancelled", rescued.Cancelled)
+	}
+	return nil
 }
 
 // run serves HTTP on ln, and on the admin listener when one is

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sopbot/sopbot/bot"
+	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/internal/demo"
 )
 
@@ -30,11 +32,31 @@ type liveBot struct {
 
 func startLiveBot(t *testing.T) *liveBot {
 	t.Helper()
+	return startLiveBotWith(t, liveBotOptions{})
+}
+
+// liveBotOptions change how startLiveBotWith starts the bot.
+type liveBotOptions struct {
+	// prepare runs on the database file before the bot opens it.
+	prepare func(t *testing.T, database string)
+	// log receives the bot's log from level info; nil discards it.
+	log io.Writer
+}
+
+func startLiveBotWith(t *testing.T, opts liveBotOptions) *liveBot {
+	t.Helper()
 	fakes, err := demo.StartFakes()
 	require.NoError(t, err)
 	t.Cleanup(fakes.Close)
 	cfg := fakes.Config(filepath.Join(t.TempDir(), "sopbot.db"))
-	a, err := newApp(context.Background(), cfg, newLogger(io.Discard, "error"))
+	if opts.prepare != nil {
+		opts.prepare(t, cfg.Database)
+	}
+	logger := newLogger(io.Discard, "error")
+	if opts.log != nil {
+		logger = newLogger(opts.log, "info")
+	}
+	a, err := newApp(context.Background(), cfg, logger)
 	require.NoError(t, err)
 	a.workers.CommentGrace = time.Millisecond
 
@@ -288,4 +310,74 @@ func TestSweepLeavesPendingBotWritesAlone(t *testing.T) {
 
 	require.NoError(t, b.app.workers.Sweep(ctx))
 	assert.NotContains(t, b.comments(b.scenario.Issue()), "without a webhook", "a pending write of the bot is no drift")
+}
+
+// insertInterruptedJob stores a job as a process killed while it ran the
+// job's attempt leaves it: running, attempted a minute ago by a client
+// that is gone. River's rescuer leaves such a job alone until
+// RescueStuckJobsAfter (5 minutes) has passed since that attempt.
+func insertInterruptedJob(t *testing.T, database string, args river.JobArgs, attempt, maxAttempts int) int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, database)
+	require.NoError(t, err)
+	defer db.Close()
+	client, err := river.NewClient(riversqlite.New(db.SQL), &river.Config{})
+	require.NoError(t, err)
+	inserted, err := client.Insert(ctx, args, &river.InsertOpts{MaxAttempts: maxAttempts})
+	require.NoError(t, err)
+	attempted := time.Now().UTC().Add(-time.Minute).Format("2006-01-02 15:04:05.000")
+	_, err = db.SQL.Exec(`UPDATE river_job SET state = 'running', attempt = ?, attempted_at = ?,
+		attempted_by = jsonb('["killed-client"]') WHERE id = ?`, attempt, attempted, inserted.Job.ID)
+	require.NoError(t, err)
+	return inserted.Job.ID
+}
+
+type rescuedJob struct {
+	state, errors string
+	attempt       int
+}
+
+func readJob(t *testing.T, db *sql.DB, id int64) rescuedJob {
+	t.Helper()
+	var job rescuedJob
+	require.NoError(t, db.QueryRow(`SELECT state, attempt, coalesce(json(errors), '') FROM river_job WHERE id = ?`, id).
+		Scan(&job.state, &job.attempt, &job.errors))
+	return job
+}
+
+func TestStartRunsJobsLeftRunningAtOnce(t *testing.T) {
+	logs := &syncBuffer{}
+	var retried, exhausted int64
+	b := startLiveBotWith(t, liveBotOptions{log: logs, prepare: func(t *testing.T, database string) {
+		retried = insertInterruptedJob(t, database, bot.NotifyArgs{Channel: demo.Channel, Text: "notice after the crash"}, 1, 25)
+		exhausted = insertInterruptedJob(t, database, bot.NotifyArgs{Channel: demo.Channel, Text: "notice out of attempts"}, 3, 3)
+	}})
+
+	// River's own rescuer would free the job about 4 minutes from now.
+	require.Eventually(t, func() bool { return readJob(t, b.db, retried).state == "completed" }, 30*time.Second, 10*time.Millisecond,
+		"the job left running is worked soon after start")
+	job := readJob(t, b.db, retried)
+	assert.Equal(t, 2, job.attempt, "the interrupted attempt counts")
+	assert.Contains(t, job.errors, interruptedReason, "the job's errors say that its process stopped")
+	var texts []string
+	for _, m := range b.fakes.Slack.Messages() {
+		texts = append(texts, m.Text)
+	}
+	assert.Contains(t, texts, "notice after the crash", "the rescued job ran")
+	assert.NotContains(t, texts, "notice out of attempts", "the discarded job did not run")
+
+	job = readJob(t, b.db, exhausted)
+	assert.Equal(t, "discarded", job.state, "a job on its last attempt is discarded")
+	assert.Contains(t, job.errors, interruptedReason)
+
+	var rescueLines int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "requeued jobs left running by a stopped process") {
+			rescueLines++
+			assert.Contains(t, line, `"available":1`)
+			assert.Contains(t, line, `"discarded":1`)
+		}
+	}
+	assert.Equal(t, 1, rescueLines, "the start logs how many jobs it returned to the queue")
 }
