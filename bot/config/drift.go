@@ -92,8 +92,8 @@ func (c Config) validateDrift() []string {
 // check reads it at each run, so a file found here can still go missing
 // later.
 func unreadableFileProblem(path string) string {
-	// Stat comes first, so that a named pipe is never opened: opening one
-	// blocks until a writer opens it too.
+	// Stat comes first because opening a named pipe blocks until a writer
+	// opens it too.
 	info, err := os.Stat(path)
 	if err != nil {
 		return openProblem(path, err)
