@@ -79,7 +79,14 @@ func (c Config) validateDrift() []string {
 			if file.path == "" {
 				continue
 			}
-			if problem := unreadableFileProblem(file.path); problem != "" {
+			problem := unreadableFileProblem(file.path)
+			if file.key == "current" && errors.Is(statErr(file.path), fs.ErrNotExist) {
+				// A pipeline often writes the current data only after the
+				// bot starts, so its file may be missing as long as its
+				// directory exists.
+				problem = missingDirectoryProblem(file.path)
+			}
+			if problem != "" {
 				problems = append(problems, fmt.Sprintf("%s.%s %q %s", setting, file.key, file.path, problem))
 			}
 		}
@@ -109,6 +116,32 @@ func unreadableFileProblem(path string) string {
 		return openProblem(path, err)
 	}
 	f.Close()
+	return ""
+}
+
+func statErr(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
+
+// missingDirectoryProblem returns why the directory of a file that does
+// not exist yet cannot hold it, or "" when it is a directory.
+func missingDirectoryProblem(path string) string {
+	dir := filepath.Dir(path)
+	info, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		where := ""
+		if abs, absErr := filepath.Abs(dir); absErr == nil && abs != dir {
+			where = fmt.Sprintf(" (a relative path is resolved from the working directory, so this is %s)", abs)
+		}
+		return fmt.Sprintf("is in directory %q, which does not exist: create the directory or correct the path%s", dir, where)
+	}
+	if err != nil {
+		return fmt.Sprintf("is in directory %q, which %s", dir, openProblem(dir, err))
+	}
+	if !info.IsDir() {
+		return fmt.Sprintf("is in %q, which is not a directory: correct the path", dir)
+	}
 	return ""
 }
 

@@ -41,7 +41,7 @@ func TestDriftFilesExist(t *testing.T) {
 func TestDriftFilesMissingInOneMessage(t *testing.T) {
 	dir := t.TempDir()
 	missingReference := filepath.Join(dir, "reference.parquet")
-	text := strings.Replace(driftYAML(driftFiles(missingReference, "no-such-current.csv")), "channel: C01", `channel: "#mlops"`, 1)
+	text := strings.Replace(driftYAML(driftFiles(missingReference, "no-such-dir/current.csv")), "channel: C01", `channel: "#mlops"`, 1)
 	_, err := Load(writeConfig(t, text), noEnv)
 	require.Error(t, err)
 	message := err.Error()
@@ -49,10 +49,20 @@ func TestDriftFilesMissingInOneMessage(t *testing.T) {
 		"an absolute path is not resolved again")
 	wd, err := os.Getwd()
 	require.NoError(t, err)
-	assert.Contains(t, message, `drift[0].current "no-such-current.csv" does not exist: create the file or correct the path `+
-		"(a relative path is resolved from the working directory, so this is "+filepath.Join(wd, "no-such-current.csv")+")")
+	assert.Contains(t, message, `drift[0].current "no-such-dir/current.csv" is in directory "no-such-dir", which does not exist: create the directory or correct the path `+
+		"(a relative path is resolved from the working directory, so this is "+filepath.Join(wd, "no-such-dir")+")")
 	assert.Contains(t, message, `slack.channel "#mlops" is a channel name`, "the other problems are in the same message")
 	assert.Equal(t, 1, strings.Count(message, "invalid configuration:"), "one message")
+}
+
+func TestDriftCurrentFileMayComeLater(t *testing.T) {
+	later := filepath.Join(t.TempDir(), "current.csv")
+	_, err := Load(writeConfig(t, driftYAML(driftFiles(referenceCSV, later))), noEnv)
+	assert.NoError(t, err, "a pipeline writes the current file after the bot starts")
+
+	_, err = Load(writeConfig(t, driftYAML(driftFiles(later, currentCSV))), noEnv)
+	require.Error(t, err, "the reference file must exist")
+	assert.Contains(t, err.Error(), fmt.Sprintf("drift[0].reference %q does not exist", later))
 }
 
 func TestDriftFileIsDirectory(t *testing.T) {
