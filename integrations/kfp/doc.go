@@ -1,7 +1,7 @@
 // Package kfp is a client for the run endpoints of the Kubeflow Pipelines
 // v2beta1 REST API (/apis/v2beta1/runs). It starts a run of an uploaded
-// pipeline version, finds an earlier run by its display name, and reads a
-// run's state.
+// pipeline version, finds an earlier run by its display name, reads a
+// run's state and terminates an active run.
 //
 // The wire format is the API server's grpc-gateway JSON mapping, as the
 // generated run.swagger.json of kubeflow/pipelines describes it: bodies

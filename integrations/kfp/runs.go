@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -129,6 +130,29 @@ func (c *Client) GetRun(ctx context.Context, runID string) (Run, error) {
 		return Run{}, fmt.Errorf("getting run %s: decoding response: %w", runID, err)
 	}
 	return run, nil
+}
+
+// TerminateRun requests that the API server stop the active run runID,
+// with POST runs/{run_id}:terminate and no body. The server moves a
+// PENDING, RUNNING or PAUSED run to CANCELING at once, and reports it
+// CANCELED once its workflow has stopped. For any other state it responds INVALID_ARGUMENT,
+// and for a missing run NOT_FOUND, which matches ErrNotFound. (Source:
+// TerminateRun in backend/src/apiserver/storage/run_store.go of
+// kubeflow/pipelines.) A caller that cannot tell whether an earlier call
+// got through reads the run first: a CANCELING run was terminated.
+func (c *Client) TerminateRun(ctx context.Context, runID string) error {
+	if runID == "" {
+		return fmt.Errorf("terminating run: %w", invalidArgument("run ID is required"))
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"runs/"+url.PathEscape(runID)+":terminate", nil)
+	if err != nil {
+		return fmt.Errorf("terminating run %s: %w", runID, err)
+	}
+	if err := c.do(req, nil); err != nil {
+		return fmt.Errorf("terminating run %s: %w", runID, err)
+	}
+	return nil
 }
 
 // validateRunRequest rejects a request that the server would reject for a

@@ -170,6 +170,9 @@ func TestRouteMatching(t *testing.T) {
 		{"runs/{run_id}", "GET", "runs", false},
 		{"GET runs/run-1", "GET", "runs/run-2", false},
 		{"runs/{run_id}", "POST", "runs/run-1:terminate", true},
+		{"runs/{run_id}:terminate", "POST", "runs/run-1:terminate", true},
+		{"runs/{run_id}:terminate", "GET", "runs/run-1", false},
+		{"runs/{run_id}:terminate", "POST", "runs/:terminate", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route+" "+tt.method+" "+tt.path, func(t *testing.T) {

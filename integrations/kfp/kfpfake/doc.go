@@ -1,8 +1,8 @@
 // Package kfpfake is an in-memory Kubeflow Pipelines API server for tests.
 // It serves the v2beta1 run endpoints that package kfp calls, POST
-// /apis/v2beta1/runs, GET /apis/v2beta1/runs with filter and paging, and
-// GET /apis/v2beta1/runs/{run_id}, on a loopback port, and shows each
-// request as a readable line in Calls.
+// /apis/v2beta1/runs, GET /apis/v2beta1/runs with filter and paging, GET
+// /apis/v2beta1/runs/{run_id} and POST /apis/v2beta1/runs/{run_id}:terminate,
+// on a loopback port, and shows each request as a readable line in Calls.
 //
 // The fake checks a create body against the v2beta1Run schema of the
 // embedded run.swagger.json from kubeflow/pipelines. It rejects with 400
@@ -20,9 +20,15 @@
 // not move runs. Run IDs are "run-0001", "run-0002" and so on, where a
 // real server uses UUIDs.
 //
+// Terminating a PENDING, RUNNING or PAUSED run moves it to CANCELING, and
+// the next GET moves it to CANCELED, or a later one after
+// SetCancelingGets. Terminating a run in any other state fails with 400
+// INVALID_ARGUMENT and a missing run with 404 NOT_FOUND, as on the API
+// server.
+//
 // The fake does not model experiments, pipelines, namespaces, users,
-// sort_by, or the terminate, retry, archive, unarchive and delete
-// endpoints. A listing's namespace parameter is recorded in Calls and
-// otherwise ignored. FailNext, DropResponseNext, Hold and RequireToken
+// sort_by, or the retry, archive, unarchive and delete endpoints. A
+// listing's namespace parameter is recorded in Calls and otherwise
+// ignored. FailNext, DropResponseNext, Hold and RequireToken
 // simulate server-side failures instead.
 package kfpfake

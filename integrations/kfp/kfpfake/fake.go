@@ -39,8 +39,11 @@ type Fake struct {
 	byID     map[string]*storedRun
 	nextID   int
 	outcomes map[string]string // display name prefix to final state
-	pageSize int
-	token    string
+	// cancelingGets is the number of GETs of a run terminated from now on
+	// that return it CANCELING before one moves it to CANCELED.
+	cancelingGets int
+	pageSize      int
+	token         string
 
 	calls    []string
 	failures []*failure
@@ -58,6 +61,9 @@ type storedRun struct {
 	// failedByFake is set when the fake moved the run to FAILED, so its
 	// error is the example failed run's status.
 	failedByFake bool
+	// cancelingGets counts the GETs that still return a terminated run
+	// CANCELING.
+	cancelingGets int
 }
 
 // stateChange is one state_history entry.
@@ -143,6 +149,16 @@ func (f *Fake) SetOutcome(displayNamePrefix, state string) {
 	f.outcomes[displayNamePrefix] = state
 }
 
+// SetCancelingGets sets how many GETs of a run terminated from then on
+// return it CANCELING before the next GET moves it to CANCELED, as a real
+// server reports CANCELING until the run's workflow has stopped. It is 0
+// by default, so the first GET after the terminate returns CANCELED.
+func (f *Fake) SetCancelingGets(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelingGets = n
+}
+
 // SetPageSize sets how many runs a listing page holds when the request has
 // no page_size, so tests can exercise paging.
 func (f *Fake) SetPageSize(n int) {
@@ -155,8 +171,8 @@ func (f *Fake) SetPageSize(n int) {
 // returns the stored copy. An empty ID becomes the next "run-NNNN", an
 // empty ExperimentID becomes DefaultExperimentID, an empty State becomes
 // SUCCEEDED, an empty StorageState becomes AVAILABLE and a zero CreatedAt
-// becomes now. A PENDING or RUNNING run moves on GETs as a created one
-// does. AddRun panics on an ID already stored or a State that the
+// becomes now. A PENDING, RUNNING or CANCELING run moves on GETs as a
+// created one does. AddRun panics on an ID already stored or a State that the
 // swagger's RuntimeState does not list. Created does not return added
 // runs.
 func (f *Fake) AddRun(run kfp.Run) kfp.Run {
@@ -223,8 +239,9 @@ func (f *Fake) Created() []kfp.Run {
 // a googleRpcStatus body, before any handling other than Hold. route is a
 // path below /apis/v2beta1/, such as "runs" or "runs/run-0001", optionally
 // after a method, as in "POST runs". The segment "{run_id}" matches any run
-// ID, and a leading "/apis/v2beta1/" is accepted. A later call for the same
-// route replaces the earlier one.
+// ID, and the terminate call of any run too, "{run_id}:terminate" only the
+// terminate call, and a leading "/apis/v2beta1/" is accepted. A later call for the same route replaces
+// the earlier one.
 func (f *Fake) FailNext(route string, status int, n int) {
 	f.FailNextRetryAfter(route, status, n, 0)
 }
@@ -278,6 +295,7 @@ func (f *Fake) Hold(route string) (release func()) {
 //	GET runs experiment_id=exp-1 filter=display_name EQUALS "nightly-train"
 //	GET runs experiment_id=exp-1 filter=display_name EQUALS "nightly-train" page_token=b2Zmc2V0OjIw
 //	GET runs/run-0001 (RUNNING)
+//	POST runs/run-0001:terminate
 //	GET runs/run-0009 → 404 NOT_FOUND
 //	POST runs (injected) → 503 UNAVAILABLE
 //	POST runs nightly-train (response dropped)
@@ -335,10 +353,17 @@ func (f *Fake) outcome(displayName string) string {
 	return state
 }
 
-// advance moves a run one step towards its outcome. The caller holds f.mu.
+// advance moves a run one step towards its outcome, or a terminated run
+// towards CANCELED. The caller holds f.mu.
 func (f *Fake) advance(stored *storedRun) {
 	outcome := f.outcome(stored.run.DisplayName)
 	switch stored.run.State {
+	case kfp.StateCanceling:
+		if stored.cancelingGets > 0 {
+			stored.cancelingGets--
+			return
+		}
+		f.setState(stored, kfp.StateCanceled)
 	case kfp.StatePending:
 		if outcome != kfp.StatePending {
 			f.setState(stored, kfp.StateRunning)
@@ -415,7 +440,9 @@ func (f *Fake) wait(r *http.Request, path string) {
 // route is a request pattern of FailNext, DropResponseNext and Hold.
 type route struct {
 	method string // "" matches every method
-	path   string // below /apis/v2beta1/, "{run_id}" matches one segment
+	// path is below /apis/v2beta1/, matched segment by segment with
+	// matchSegment.
+	path string
 }
 
 func parseRoute(text string) route {
@@ -439,9 +466,24 @@ func (r route) matches(method, path string) bool {
 		return false
 	}
 	for i := range want {
-		if want[i] != "{run_id}" && want[i] != got[i] {
+		if !matchSegment(want[i], got[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// matchSegment matches one path segment against a route's. "{run_id}"
+// matches any segment, the terminate call's "run-1:terminate" too, and
+// "{run_id}:terminate" only a segment with a run ID before ":terminate".
+func matchSegment(want, got string) bool {
+	if want == "{run_id}" {
+		return true
+	}
+	suffix, isTemplate := strings.CutPrefix(want, "{run_id}")
+	if !isTemplate {
+		return want == got
+	}
+	runID, ok := strings.CutSuffix(got, suffix)
+	return ok && runID != ""
 }

@@ -459,7 +459,8 @@ func TestFakeUnservedRoutes(t *testing.T) {
 		{"unknown path", http.MethodGet, "experiments", http.StatusNotFound, kfp.CodeNotFound},
 		{"runs with put", http.MethodPut, "runs", http.StatusMethodNotAllowed, kfp.CodeUnimplemented},
 		{"run with post", http.MethodPost, "runs/run-1", http.StatusMethodNotAllowed, kfp.CodeUnimplemented},
-		{"terminate", http.MethodPost, "runs/run-1:terminate", http.StatusNotImplemented, kfp.CodeUnimplemented},
+		{"archive", http.MethodPost, "runs/run-1:archive", http.StatusNotImplemented, kfp.CodeUnimplemented},
+		{"terminate with get", http.MethodGet, "runs/run-1:terminate", http.StatusMethodNotAllowed, kfp.CodeUnimplemented},
 		{"delete", http.MethodDelete, "runs/run-1", http.StatusNotImplemented, kfp.CodeUnimplemented},
 	}
 	for _, tt := range tests {

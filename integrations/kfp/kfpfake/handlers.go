@@ -1,6 +1,7 @@
 package kfpfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,9 +18,13 @@ const maxBodyBytes = 1 << 20
 
 // Swagger path templates of the endpoints the fake serves.
 const (
-	runsTemplate = "/apis/v2beta1/runs"
-	runTemplate  = "/apis/v2beta1/runs/{run_id}"
+	runsTemplate      = "/apis/v2beta1/runs"
+	runTemplate       = "/apis/v2beta1/runs/{run_id}"
+	terminateTemplate = "/apis/v2beta1/runs/{run_id}:terminate"
 )
+
+// terminateSuffix ends the path of the terminate call, runs/{run_id}:terminate.
+const terminateSuffix = ":terminate"
 
 // handler serves one endpoint. It returns the readable call line, the
 // response on success, or an error.
@@ -67,7 +72,8 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // route picks the handler for a request. Like grpc-gateway, it returns 404
 // NOT_FOUND for a path it does not know and 405 UNIMPLEMENTED for a known
 // path with another method. The run actions that the swagger lists and the
-// fake does not model return 501 UNIMPLEMENTED.
+// fake does not model (archive, unarchive, retry and delete) return 501
+// UNIMPLEMENTED.
 func (f *Fake) route(method, fullPath, path string) (handler, *rpcError) {
 	segments := strings.Split(path, "/")
 	switch {
@@ -78,6 +84,10 @@ func (f *Fake) route(method, fullPath, path string) (handler, *rpcError) {
 	case path == "runs" && method == http.MethodGet:
 		return f.listRuns, nil
 	case path == "runs":
+		return nil, methodNotAllowed(method, path)
+	case len(segments) == 2 && segments[0] == "runs" && isTerminate(segments[1]) && method == http.MethodPost:
+		return f.terminateRun, nil
+	case len(segments) == 2 && segments[0] == "runs" && isTerminate(segments[1]):
 		return nil, methodNotAllowed(method, path)
 	case len(segments) == 2 && segments[0] == "runs" && segments[1] != "" && strings.Contains(segments[1], ":"):
 		return nil, &rpcError{status: http.StatusNotImplemented, code: kfp.CodeUnimplemented,
@@ -91,6 +101,13 @@ func (f *Fake) route(method, fullPath, path string) (handler, *rpcError) {
 		return nil, methodNotAllowed(method, path)
 	}
 	return nil, notFound("Not Found")
+}
+
+// isTerminate reports whether a path segment is "{run_id}:terminate" with a
+// run ID.
+func isTerminate(segment string) bool {
+	runID, ok := strings.CutSuffix(segment, terminateSuffix)
+	return ok && runID != "" && !strings.Contains(runID, ":")
 }
 
 func methodNotAllowed(method, path string) *rpcError {
@@ -288,6 +305,46 @@ func (f *Fake) getRun(_ http.ResponseWriter, r *http.Request, path string) (stri
 	}
 	f.advance(stored)
 	return call + " (" + stored.run.State + ")", stored.toWire(), nil
+}
+
+// terminateRun moves an active run to CANCELING, as the API server's
+// TerminateRun does: PENDING, RUNNING, PAUSED and RUNTIME_STATE_UNSPECIFIED
+// runs are active, and any other state gets 400 INVALID_ARGUMENT. Like the
+// server, it adds no state_history entry for CANCELING, and the response
+// is an empty object. A later GET moves the run to CANCELED (see
+// SetCancelingGets).
+//
+// NOTE: the API server reads no body for this call, because its HTTP rule
+// has none. The fake rejects a non-empty body so that a client cannot come
+// to rely on one.
+func (f *Fake) terminateRun(w http.ResponseWriter, r *http.Request, path string) (string, any, *rpcError) {
+	runID := strings.TrimSuffix(strings.TrimPrefix(path, "runs/"), terminateSuffix)
+	call := "POST runs/" + runID + terminateSuffix
+	if err := loadContract().checkQuery(http.MethodPost, terminateTemplate, r.URL.Query()); err != nil {
+		return call, nil, invalidArgument("%v", err)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return call, nil, invalidArgument("reading request body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		return call, nil, invalidArgument("the terminate call takes no request body, got %d bytes", len(body))
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	stored := f.byID[runID]
+	if stored == nil {
+		return call, nil, notFound("Failed to terminate run %s due to error fetching the run: run %s not found", runID, runID)
+	}
+	switch stored.run.State {
+	case kfp.StatePending, kfp.StateRunning, kfp.StatePaused, kfp.StateUnspecified:
+	default:
+		return call, nil, invalidArgument("Failed to terminate run %s: Failed to terminate a run %s. Row not found", runID, runID)
+	}
+	stored.run.State = kfp.StateCanceling
+	stored.cancelingGets = f.cancelingGets
+	return call, map[string]any{}, nil
 }
 
 func (f *Fake) listRuns(_ http.ResponseWriter, r *http.Request, _ string) (string, any, *rpcError) {
