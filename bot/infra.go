@@ -2,6 +2,7 @@ package bot
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -62,13 +63,15 @@ func (e *Engine) handleInfraProgressed(t *txn, ev InfraProgressed) error {
 		return err
 	}
 	run, err := e.DB.ActionRun(t.ctx, t.tx, req.ID, ev.Action)
-	if err != nil || run.State != store.RunRunning || req.Terminal() {
+	if err != nil || run.State != store.RunRunning {
 		return err
 	}
+	// Progress is saved after the request ended too, because it records
+	// outside work, such as a KFP run, that a stop action then finds.
 	if err := e.DB.SaveActionProgress(t.ctx, t.tx, req.ID, ev.Action, ev.Progress); err != nil {
 		return err
 	}
-	if ev.Notice == "" {
+	if _, isStop := stopActions[ev.Action]; ev.Notice == "" || (req.Terminal() && !isStop) {
 		return nil
 	}
 	if err := e.audit(t, req.ID, BotActor, "action waiting", map[string]string{"action": ev.Action, "notice": ev.Notice}); err != nil {
@@ -230,6 +233,12 @@ func (e *Engine) handleInfraFinished(t *txn, ev InfraFinished) error {
 	if err := e.audit(t, req.ID, BotActor, "action succeeded", map[string]any{"action": ev.Action, "target": run.Target, "result": rawJSON(ev.Result)}); err != nil {
 		return err
 	}
+	if _, isStop := stopActions[ev.Action]; isStop {
+		if err := e.endStoppedAction(t, req, ev.Action); err != nil {
+			return err
+		}
+		return e.comment(t, req, "✅ "+ev.Summary)
+	}
 	if req.Terminal() {
 		return nil
 	}
@@ -259,14 +268,24 @@ func (e *Engine) actionFailed(t *txn, req *store.Request, s *sop.SOP, ev InfraFi
 	if err := e.audit(t, req.ID, BotActor, "action failed", map[string]any{"action": ev.Action, "error": ev.Error, "result": rawJSON(ev.Result)}); err != nil {
 		return err
 	}
-	if req.Terminal() {
+	_, isStop := stopActions[ev.Action]
+	if isStop {
+		if err := e.endStoppedAction(t, *req, ev.Action); err != nil {
+			return err
+		}
+	}
+	if req.Terminal() && !isStop {
 		return nil
 	}
 	text := fmt.Sprintf("❌ `%s` failed: %s\n", ev.Action, ev.Error)
 	if ev.Summary != "" {
 		text += "\n" + ev.Summary + "\n"
 	}
-	text += fmt.Sprintf("\nIts step stays unticked. Fix the cause, then `/mlops retry %s` runs it again; it picks up the work it already did.", req.Label())
+	if isStop {
+		text += fmt.Sprintf("\nFix the cause, then `/mlops retry %s` runs it again; it reads the current state first, so it repeats no call that took effect.", req.Label())
+	} else {
+		text += fmt.Sprintf("\nIts step stays unticked. Fix the cause, then `/mlops retry %s` runs it again; it picks up the work it already did.", req.Label())
+	}
 	if err := e.comment(t, *req, text); err != nil {
 		return err
 	}
@@ -320,20 +339,32 @@ func (e *Engine) releaseUnticked(t *txn, req store.Request, rule sop.ActionRule,
 	return nil
 }
 
-// retryActions requeues a request's failed actions.
+// retryActions requeues a request's failed actions. Once the request has
+// ended, only its failed stop actions run again.
 func (e *Engine) retryActions(t *txn, c CommandIssued, req store.Request, s *sop.SOP) error {
 	runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
 	if err != nil {
 		return err
 	}
 	var failed []string
-	for _, rule := range s.Binding.Actions {
-		if run := runs[rule.Name]; run.State == store.RunFailed {
-			failed = append(failed, rule.Name)
+	if req.Terminal() {
+		for _, name := range sortedKeys(stopActions) {
+			if runs[name].State == store.RunFailed {
+				failed = append(failed, name)
+			}
 		}
-	}
-	if len(failed) == 0 {
-		return &UsageError{Problem: fmt.Sprintf("%s has no failed action to retry; `/mlops status %s` lists its actions.", req.Label(), req.Label())}
+		if len(failed) == 0 {
+			return &UsageError{Problem: fmt.Sprintf("%s is %s; nothing runs for it any more.", req.Label(), req.State)}
+		}
+	} else {
+		for _, rule := range s.Binding.Actions {
+			if runs[rule.Name].State == store.RunFailed {
+				failed = append(failed, rule.Name)
+			}
+		}
+		if len(failed) == 0 {
+			return &UsageError{Problem: fmt.Sprintf("%s has no failed action to retry; `/mlops status %s` lists its actions.", req.Label(), req.Label())}
+		}
 	}
 	for _, name := range failed {
 		if err := e.DB.RequeueActionRun(t.ctx, t.tx, req.ID, name); err != nil {
@@ -342,6 +373,13 @@ func (e *Engine) retryActions(t *txn, c CommandIssued, req store.Request, s *sop
 		run, err := e.DB.ActionRun(t.ctx, t.tx, req.ID, name)
 		if err != nil {
 			return err
+		}
+		if _, isStop := stopActions[name]; isStop {
+			// Like queueStopAction, take the stopped action's target if it
+			// is free.
+			if _, err := e.DB.AcquireTarget(t.ctx, t.tx, run.Target, req.ID, name); err != nil {
+				return err
+			}
 		}
 		if err := e.audit(t, req.ID, c.Actor.Login, "action retried", map[string]string{"action": name}); err != nil {
 			return err
@@ -357,21 +395,81 @@ func (e *Engine) retryActions(t *txn, c CommandIssued, req store.Request, s *sop
 	return e.reply(t, c.Origin, fmt.Sprintf("Retrying %s for %s.", list, req.Label()), true)
 }
 
-// actionLines lists a request's actions and their states for status replies.
+// actionLines lists a request's actions and their states for status
+// replies: the binding's, then the stop actions that were queued.
 func actionLines(s *sop.SOP, runs map[string]store.ActionRun) []string {
 	var lines []string
 	for _, rule := range s.Binding.Actions {
 		run, ok := runs[rule.Name]
-		switch {
-		case !ok:
+		if !ok {
 			lines = append(lines, fmt.Sprintf("`%s`: waiting for %s", rule.Name, strings.Join(rule.After, ", ")))
-		case run.State == store.RunFailed:
-			lines = append(lines, fmt.Sprintf("`%s`: failed after %d attempts: %s", rule.Name, run.Attempts, clip(run.Error, 200)))
-		default:
-			lines = append(lines, fmt.Sprintf("`%s`: %s", rule.Name, run.State))
+			continue
+		}
+		lines = append(lines, actionLine(run))
+	}
+	for _, name := range sortedKeys(stopActions) {
+		if run, ok := runs[name]; ok {
+			lines = append(lines, actionLine(run))
 		}
 	}
 	return lines
+}
+
+func actionLine(run store.ActionRun) string {
+	if run.State == store.RunFailed {
+		return fmt.Sprintf("`%s`: failed after %d attempts: %s", run.Action, run.Attempts, clip(run.Error, 200))
+	}
+	return fmt.Sprintf("`%s`: %s", run.Action, run.State)
+}
+
+// queueStopAction queues a stop action of a request that ended, with order
+// as its first progress. It also takes target, the target of the action it
+// stops, when that is free, so that no later request starts work there
+// before this request's work is stopped. Queueing an action twice does
+// nothing.
+func (e *Engine) queueStopAction(t *txn, req store.Request, action, target string, order StopOrder) error {
+	added, err := e.DB.QueueActionRun(t.ctx, t.tx, req.ID, action, target)
+	if err != nil || !added {
+		return err
+	}
+	progress, err := json.Marshal(order)
+	if err != nil {
+		return err
+	}
+	if err := e.DB.SaveActionProgress(t.ctx, t.tx, req.ID, action, string(progress)); err != nil {
+		return err
+	}
+	if _, err := e.DB.AcquireTarget(t.ctx, t.tx, target, req.ID, action); err != nil {
+		return err
+	}
+	run, err := e.DB.ActionRun(t.ctx, t.tx, req.ID, action)
+	if err != nil {
+		return err
+	}
+	if err := e.audit(t, req.ID, BotActor, "action queued", map[string]string{"action": action, "target": target, "stops": stopActions[action]}); err != nil {
+		return err
+	}
+	return e.enqueue(t, InfraArgs{RequestID: req.ID, Action: action, Queued: run.QueuedAt.String()})
+}
+
+// endStoppedAction records that the action a stop action stops has ended
+// with its request, if its run is still queued or running. Its job left
+// nothing more to record, because the stop action ran only once no job of
+// it was left.
+func (e *Engine) endStoppedAction(t *txn, req store.Request, stopAction string) error {
+	stopped := stopActions[stopAction]
+	run, err := e.DB.ActionRun(t.ctx, t.tx, req.ID, stopped)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || (run.State != store.RunQueued && run.State != store.RunRunning) {
+		return err
+	}
+	reason := fmt.Sprintf("stopped because %s was %s; `%s` records what became of its work", req.Label(), req.State, stopAction)
+	if err := e.DB.FinishActionRun(t.ctx, t.tx, req.ID, stopped, store.RunFailed, run.Result, reason); err != nil {
+		return err
+	}
+	return e.audit(t, req.ID, BotActor, "action stopped", map[string]string{"action": stopped, "by": stopAction, "request_state": req.State})
 }
 
 // rawJSON embeds a stored JSON result in an audit row as JSON, not as a

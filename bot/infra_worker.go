@@ -29,7 +29,28 @@ const (
 	ActionKFPRetrain       = "kfp-retrain"
 	ActionModelCompare     = "model-compare"
 	ActionReferenceUpdate  = "reference-update"
+	// ActionKFPTerminate terminates the KFP run of a retraining that was
+	// rejected while kfp-retrain waited for it. No SOP binding names it:
+	// the rejection queues it.
+	ActionKFPTerminate = "kfp-terminate"
 )
+
+// stopActions maps each action that runs after its request ended to the
+// action whose work it stops. Such a stop action waits until no job of the
+// action it stops is left, and then reads that action's progress. The
+// rejection of a retraining queues kfp-terminate.
+var stopActions = map[string]string{ActionKFPTerminate: ActionKFPRetrain}
+
+// StopOrder is the progress a stop action starts with: who ended the
+// request and why. The action keeps these fields in its own progress, so a
+// retry still has them.
+type StopOrder struct {
+	// By is the GitHub login of the person who ended the request.
+	By     string `json:"stopped_by"`
+	Reason string `json:"stop_reason"`
+	// RequestState is the request's end state, such as "rejected".
+	RequestState string `json:"request_state"`
+}
 
 var knownInfraActions = map[string]bool{
 	ActionK8sOnboard: true, ActionMLflowExperiment: true, ActionFeastApply: true, ActionKFPInitialRun: true,
@@ -112,6 +133,19 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 		return w.outcome(job.Kind, attrs, err)
 	}
 	attrs = append(attrs, "sop", req.SOPID)
+	stopped, isStop := stopActions[job.Args.Action]
+	if isStop {
+		// A step of the stopped action that was under way when the request
+		// ended may still start work, such as a KFP run, and record it.
+		live, err := w.Engine.DB.LiveInfraJob(ctx, req.ID, stopped, time.Now().Add(-HeartbeatTimeout))
+		if err != nil {
+			return w.outcome(job.Kind, attrs, err)
+		}
+		if live {
+			w.Log.Info("waiting for the stopped action's job to end", append(attrs, "stopped_action", stopped)...)
+			return river.JobSnooze(actionLockWait)
+		}
+	}
 	var run store.ActionRun
 	var runs map[string]store.ActionRun
 	var holder store.LockHolder
@@ -123,7 +157,7 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 		if err != nil {
 			return err
 		}
-		if current.Terminal() {
+		if current.Terminal() && !isStop {
 			return nil
 		}
 		if runs, err = w.Engine.DB.ActionRuns(ctx, tx, req.ID); err != nil {
@@ -136,7 +170,10 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 		if holder, err = w.Engine.DB.AcquireTarget(ctx, tx, run.Target, req.ID, run.Action); err != nil {
 			return err
 		}
-		if holder.RequestID != req.ID || holder.Action != run.Action {
+		// A stop action runs without the lock when a later request holds
+		// it: it acts only on this request's own work, and waiting could
+		// take as long as that request's action runs.
+		if !isStop && (holder.RequestID != req.ID || holder.Action != run.Action) {
 			return nil
 		}
 		return w.Engine.DB.StartActionRun(ctx, tx, req.ID, run.Action)
@@ -147,7 +184,7 @@ func (w *Workers) runInfra(ctx context.Context, job *river.Job[InfraArgs]) error
 	if run.State != store.RunQueued && run.State != store.RunRunning {
 		return nil // finished already, or never queued
 	}
-	if holder.RequestID != req.ID || holder.Action != run.Action {
+	if !isStop && (holder.RequestID != req.ID || holder.Action != run.Action) {
 		w.Log.Info("target busy; waiting", append(attrs, "target", run.Target, "holder_request_id", holder.RequestID, "holder_action", holder.Action)...)
 		return river.JobSnooze(actionLockWait)
 	}

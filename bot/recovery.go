@@ -28,9 +28,6 @@ func (e *Engine) retryCommand(t *txn, c CommandIssued, cmd Command) error {
 		if !isRequester(req, c.Actor) && !holdsAny(c.Actor, approvers) && !holdsAny(c.Actor, allMembers(s)) {
 			return &UsageError{Problem: fmt.Sprintf("Only the requester or a holder of a role of %s can retry %s.", s.ID, req.Label())}
 		}
-		if req.Terminal() {
-			return &UsageError{Problem: fmt.Sprintf("%s is %s; nothing runs for it any more.", req.Label(), req.State)}
-		}
 		return e.retryActions(t, c, req, s)
 	}
 	switch {

@@ -374,13 +374,24 @@ func (e *Engine) rejectRequest(t *txn, c CommandIssued, cmd Command) error {
 	if err != nil {
 		return err
 	}
-	if state := runs[ActionKFPRetrain].State; state == store.RunQueued || state == store.RunRunning {
-		text += ", and sopbot does not stop the retraining pipeline run, so stop it in Kubeflow Pipelines if it should not finish"
+	run, stopping := retrainRunMayBeActive(runs[ActionKFPRetrain])
+	if stopping {
+		text += fmt.Sprintf(", and sopbot terminates %s with `%s` and reports here when the run has stopped", run.runLink(), ActionKFPTerminate)
 	}
 	if err := e.finish(t, &req, StateRejected, text, c.Actor.Login); err != nil {
 		return err
 	}
-	return e.reply(t, c.Origin, fmt.Sprintf("Rejected %s: %s", req.Label(), cmd.Reason), true)
+	reply := fmt.Sprintf("Rejected %s: %s", req.Label(), cmd.Reason)
+	if stopping {
+		// The stop is queued after finish, which releases the request's
+		// targets, so that kfp-terminate takes kfp-retrain's target again.
+		order := StopOrder{By: c.Actor.Login, Reason: cmd.Reason, RequestState: StateRejected}
+		if err := e.queueStopAction(t, req, ActionKFPTerminate, runs[ActionKFPRetrain].Target, order); err != nil {
+			return err
+		}
+		reply += fmt.Sprintf(". sopbot terminates the retraining's Kubeflow Pipelines run and reports on %s when it has stopped.", req.Label())
+	}
+	return e.reply(t, c.Origin, reply, true)
 }
 
 // openPromotionOf returns the active promotion request of a retraining's

@@ -457,7 +457,9 @@ func TestRejectWhilePipelineRuns(t *testing.T) {
 	h.command("olga", "reject #1 data issues found")
 	req := h.request(id)
 	assert.Equal(t, bot.StateRejected, req.State)
-	assert.Contains(t, req.Reason, "stop it in Kubeflow Pipelines")
+	assert.Contains(t, req.Reason, "sopbot terminates its Kubeflow Pipelines run with `kfp-terminate`",
+		"a run that kfp-retrain has not recorded yet is stopped too")
+	assert.Equal(t, store.RunQueued, h.runs(id)[bot.ActionKFPTerminate].State)
 }
 
 func TestPromoteRejectsPromotionRequest(t *testing.T) {

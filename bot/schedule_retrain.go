@@ -137,9 +137,7 @@ func (s *Scheduler) checkRetraining(t *txn, retrain *sop.SOP, model string, now 
 		return err
 	}
 	note := retrainingNote(model, every, since, what, now)
-	id, err := s.openBotRequest(t, retrain, params, target, note, map[string]any{
-		"via": "retraining schedule", "trigger": "scheduled retraining", "every": every.String(), "since": what, "since_at": since,
-	})
+	id, err := s.openBotRequest(t, retrain, params, target, note, ScheduledOpening{Every: every, Since: what, SinceAt: since}.AuditDetail())
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,13 @@ import (
 	"github.com/sopbot/sopbot/integrations/mlflow"
 )
 
-// Pipelines is the part of the KFP run API that kfp-retrain calls;
-// *kfp.Client implements it.
+// Pipelines is the part of the KFP run API that kfp-retrain and
+// kfp-terminate call; *kfp.Client implements it.
 type Pipelines interface {
 	EnsureRun(ctx context.Context, req kfp.RunRequest) (kfp.Run, bool, error)
+	FindRun(ctx context.Context, experimentID, displayName string) (kfp.Run, bool, error)
 	GetRun(ctx context.Context, runID string) (kfp.Run, error)
+	TerminateRun(ctx context.Context, runID string) error
 	RunURL(runID string) string
 }
 
@@ -32,13 +34,17 @@ type RetrainRegistry interface {
 	ModelURL(name, version string) string
 }
 
-// DriftScores reads the stored drift reports.
+// DriftScores reads the stored drift reports, and what the retraining
+// check recorded when it opened a request without one.
 type DriftScores interface {
 	// RequestDriftScores returns the reports attached to a request, oldest
 	// first.
 	RequestDriftScores(ctx context.Context, requestID int64) ([]store.DriftScore, error)
 	// LatestModelDriftScores returns the newest report on a model.
 	LatestModelDriftScores(ctx context.Context, model string) ([]store.DriftScore, error)
+	// ScheduledOpening returns what the retraining check recorded when it
+	// opened the request, and false when something else opened it.
+	ScheduledOpening(ctx context.Context, requestID int64) (bot.ScheduledOpening, bool, error)
 }
 
 // StoredDriftScores reads drift reports from the bot's database.
@@ -52,6 +58,10 @@ func (s storedScores) RequestDriftScores(ctx context.Context, requestID int64) (
 
 func (s storedScores) LatestModelDriftScores(ctx context.Context, model string) ([]store.DriftScore, error) {
 	return s.db.LatestModelDriftScores(ctx, s.db.SQL, model)
+}
+
+func (s storedScores) ScheduledOpening(ctx context.Context, requestID int64) (bot.ScheduledOpening, bool, error) {
+	return bot.ScheduledOpeningOf(ctx, s.db, s.db.SQL, requestID)
 }
 
 // RetrainDeps are the clients and settings of the retraining actions of
@@ -94,6 +104,7 @@ func RetrainActions(deps RetrainDeps) map[string]bot.InfraAction {
 	}
 	if deps.KFP != nil {
 		out[bot.ActionKFPRetrain] = kfpRetrain{deps}
+		out[bot.ActionKFPTerminate] = kfpTerminate{deps}
 	}
 	if deps.Registry != nil {
 		out[bot.ActionModelCompare] = modelCompare{deps}

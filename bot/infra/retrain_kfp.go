@@ -80,21 +80,17 @@ func (a kfpRetrain) Step(ctx context.Context, in bot.ActionInput) (bot.StepResul
 	if policy.Pipeline.PipelineID == "" {
 		return bot.StepResult{}, bot.Permanent(fmt.Errorf("retraining.models.%s.pipeline.pipelineID is not set, so there is no pipeline to run", model))
 	}
-	var p RetrainRun
-	if err := in.Progress(&p); err != nil {
+	p, err := a.nextRun(in)
+	if err != nil {
 		return bot.StepResult{}, err
 	}
-	if p.RunID != "" && a.endedBefore(in, p.RunID) {
-		// A retry after the run ended without success: start the next one.
-		p = RetrainRun{Attempt: p.Attempt + 1}
-	}
 	if p.RunID == "" {
-		return a.start(ctx, in, policy, max(p.Attempt, 1))
+		return a.start(ctx, in, policy, p.Attempt)
 	}
 
 	run, err := a.KFP.GetRun(ctx, p.RunID)
 	if errors.Is(err, kfp.ErrNotFound) {
-		p.State, p.Error = "NOT_FOUND", "the run no longer exists in Kubeflow Pipelines"
+		p.State, p.Error = bot.KFPRunNotFound, "the run no longer exists in Kubeflow Pipelines"
 		return bot.StepResult{Failed: fmt.Sprintf("KFP run %s of attempt %d no longer exists; a retry starts a new run", p.RunID, p.Attempt), Result: p}, nil
 	}
 	if err != nil {
@@ -146,6 +142,24 @@ func (a kfpRetrain) start(ctx context.Context, in bot.ActionInput, policy config
 	return bot.StepResult{Wait: a.Poll, Progress: p, Notice: notice}, nil
 }
 
+// nextRun returns the action's progress as its next step reads it: the
+// run that the step waits for, or no run and the attempt that the step
+// finds or starts. A retry after a run that ended without success moves on
+// to the next attempt.
+func (a kfpRetrain) nextRun(in bot.ActionInput) (RetrainRun, error) {
+	var p RetrainRun
+	if err := in.Progress(&p); err != nil {
+		return p, err
+	}
+	if p.RunID != "" && a.endedBefore(in, p.RunID) {
+		p = RetrainRun{Attempt: p.Attempt + 1}
+	}
+	if p.RunID == "" {
+		p.Attempt = max(p.Attempt, 1)
+	}
+	return p, nil
+}
+
 // endedBefore reports whether the action's last outcome was this run
 // ending without success, which makes the current step a retry.
 func (a kfpRetrain) endedBefore(in bot.ActionInput, runID string) bool {
@@ -156,5 +170,5 @@ func (a kfpRetrain) endedBefore(in bot.ActionInput, runID string) bool {
 	if json.Unmarshal([]byte(in.Run.Result), &last) != nil || last.RunID != runID {
 		return false
 	}
-	return last.State == "NOT_FOUND" || (kfp.Terminal(last.State) && !kfp.Succeeded(last.State))
+	return last.State == bot.KFPRunNotFound || (kfp.Terminal(last.State) && !kfp.Succeeded(last.State))
 }
