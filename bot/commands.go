@@ -292,7 +292,30 @@ func (e *Engine) cancelCommand(t *txn, c CommandIssued, cmd Command) error {
 	if req.State == StateActing {
 		return &UsageError{Problem: fmt.Sprintf("%s cannot be cancelled while its action runs; wait for the result.", req.Label())}
 	}
-	return e.finish(t, &req, StateCancelled, fmt.Sprintf("cancelled by %s", c.Actor.Mention()), c.Actor.Login)
+	reason := fmt.Sprintf("cancelled by %s", c.Actor.Mention())
+	var retrainRun store.ActionRun
+	stopping := false
+	if isRetraining(s) {
+		runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
+		if err != nil {
+			return err
+		}
+		retrainRun = runs[ActionKFPRetrain]
+		var run retrainRunRef
+		if run, stopping = retrainRunMayBeActive(retrainRun); stopping {
+			reason += fmt.Sprintf(", and sopbot terminates %s with `%s` and reports here when the run has stopped", run.runLink(), ActionKFPTerminate)
+		}
+	}
+	if err := e.finish(t, &req, StateCancelled, reason, c.Actor.Login); err != nil {
+		return err
+	}
+	if !stopping {
+		return nil
+	}
+	// As for a rejection, the stop is queued after finish has released
+	// the request's targets, so kfp-terminate takes kfp-retrain's target.
+	order := StopOrder{By: c.Actor.Login, Reason: "the request was cancelled", RequestState: StateCancelled}
+	return e.queueStopAction(t, req, ActionKFPTerminate, retrainRun.Target, order)
 }
 
 // finish ends a request: state, audit, a comment and the issue closed.

@@ -152,6 +152,39 @@ func TestRejectAfterFailedRunStopsNothing(t *testing.T) {
 	assert.Empty(t, jobsOf[bot.InfraArgs](h.queue, mark), "a run that ended needs no terminate")
 }
 
+func TestCancelTerminatesRunningPipeline(t *testing.T) {
+	h := newRetrainHarness(t)
+	id := h.pipelineRunning()
+
+	mark := h.queue.mark()
+	h.command("olga", "cancel #1")
+
+	req := h.request(id)
+	assert.Equal(t, bot.StateCancelled, req.State)
+	assert.Contains(t, req.Reason, "cancelled by @olga")
+	assert.Contains(t, req.Reason, "sopbot terminates its Kubeflow Pipelines run [sopbot R-1 retrain fraud-detector](https://kfp.example/#/runs/details/run-0001)")
+	assert.Equal(t, []string{bot.ActionKFPTerminate}, infraActions(jobsOf[bot.InfraArgs](h.queue, mark)))
+	var order bot.StopOrder
+	require.NoError(t, json.Unmarshal([]byte(h.runs(id)[bot.ActionKFPTerminate].Progress), &order))
+	assert.Equal(t, bot.StopOrder{By: "olga", Reason: "the request was cancelled", RequestState: bot.StateCancelled}, order)
+	holder, action, locked := h.lockHolder("kfp-retrain:fraud-detector")
+	require.True(t, locked, "the target stays locked until the run has stopped")
+	assert.Equal(t, id, holder)
+	assert.Equal(t, bot.ActionKFPTerminate, action)
+}
+
+func TestCancelAfterPipelineEndedStopsNothing(t *testing.T) {
+	h := newRetrainHarness(t)
+	id := h.compared(false)
+
+	mark := h.queue.mark()
+	h.command("olga", "cancel #1")
+
+	assert.Equal(t, bot.StateCancelled, h.request(id).State)
+	assert.Empty(t, jobsOf[bot.InfraArgs](h.queue, mark), "a run that succeeded needs no terminate")
+	assert.NotContains(t, h.request(id).Reason, "terminates")
+}
+
 // rejectRunning rejects a retraining whose pipeline runs and marks its
 // kfp-terminate running, as the worker does before the step.
 func (h *harness) rejectRunning() int64 {
