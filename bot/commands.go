@@ -292,30 +292,15 @@ func (e *Engine) cancelCommand(t *txn, c CommandIssued, cmd Command) error {
 	if req.State == StateActing {
 		return &UsageError{Problem: fmt.Sprintf("%s cannot be cancelled while its action runs; wait for the result.", req.Label())}
 	}
-	reason := fmt.Sprintf("cancelled by %s", c.Actor.Mention())
-	var retrainRun store.ActionRun
-	stopping := false
-	if isRetraining(s) {
-		runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
-		if err != nil {
-			return err
-		}
-		retrainRun = runs[ActionKFPRetrain]
-		var run retrainRunRef
-		if run, stopping = retrainRunMayBeActive(retrainRun); stopping {
-			reason += fmt.Sprintf(", and sopbot terminates %s with `%s` and reports here when the run has stopped", run.runLink(), ActionKFPTerminate)
-		}
+	stop, err := e.pipelineStopOf(t, req)
+	if err != nil {
+		return err
 	}
+	reason := fmt.Sprintf("cancelled by %s", c.Actor.Mention()) + stop.reasonSuffix()
 	if err := e.finish(t, &req, StateCancelled, reason, c.Actor.Login); err != nil {
 		return err
 	}
-	if !stopping {
-		return nil
-	}
-	// As for a rejection, the stop is queued after finish has released
-	// the request's targets, so kfp-terminate takes kfp-retrain's target.
-	order := StopOrder{By: c.Actor.Login, Reason: "the request was cancelled", RequestState: StateCancelled}
-	return e.queueStopAction(t, req, ActionKFPTerminate, retrainRun.Target, order)
+	return e.queuePipelineStop(t, req, stop, StopOrder{By: c.Actor.Login, Reason: "the request was cancelled", RequestState: StateCancelled})
 }
 
 // finish ends a request: state, audit, a comment and the issue closed.
@@ -373,10 +358,19 @@ func (e *Engine) handleIssueClosed(t *txn, ev IssueClosed) error {
 		}
 		return e.comment(t, req, fmt.Sprintf("%s closed this issue while `%s` runs. sopbot records the action's result here; cancel the request once it has finished.", ev.Actor.Mention(), e.actionName(req)))
 	}
-	if err := e.setState(t, &req, StateCancelled, fmt.Sprintf("issue closed by %s", ev.Actor.Mention())); err != nil {
+	stop, err := e.pipelineStopOf(t, req)
+	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("issue closed by %s", ev.Actor.Mention()) + stop.reasonSuffix()
+	if err := e.setState(t, &req, StateCancelled, reason); err != nil {
 		return err
 	}
 	if err := e.audit(t, req.ID, ev.Actor.Login, "request cancelled", "issue closed"); err != nil {
+		return err
+	}
+	order := StopOrder{By: ev.Actor.Login, Reason: "the issue was closed", RequestState: StateCancelled}
+	if err := e.queuePipelineStop(t, req, stop, order); err != nil {
 		return err
 	}
 	return e.promotionEnded(t, req)

@@ -370,25 +370,19 @@ func (e *Engine) rejectRequest(t *txn, c CommandIssued, cmd Command) error {
 		return err
 	}
 	text := fmt.Sprintf("rejected in the review by %s: %s. The retrained version is not promoted", c.Actor.Mention(), cmd.Reason)
-	runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
+	stop, err := e.pipelineStopOf(t, req)
 	if err != nil {
 		return err
 	}
-	run, stopping := retrainRunMayBeActive(runs[ActionKFPRetrain])
-	if stopping {
-		text += fmt.Sprintf(", and sopbot terminates %s with `%s` and reports here when the run has stopped", run.runLink(), ActionKFPTerminate)
+	if err := e.finish(t, &req, StateRejected, text+stop.reasonSuffix(), c.Actor.Login); err != nil {
+		return err
 	}
-	if err := e.finish(t, &req, StateRejected, text, c.Actor.Login); err != nil {
+	order := StopOrder{By: c.Actor.Login, Reason: cmd.Reason, RequestState: StateRejected}
+	if err := e.queuePipelineStop(t, req, stop, order); err != nil {
 		return err
 	}
 	reply := fmt.Sprintf("Rejected %s: %s", req.Label(), cmd.Reason)
-	if stopping {
-		// The stop is queued after finish, which releases the request's
-		// targets, so that kfp-terminate takes kfp-retrain's target again.
-		order := StopOrder{By: c.Actor.Login, Reason: cmd.Reason, RequestState: StateRejected}
-		if err := e.queueStopAction(t, req, ActionKFPTerminate, runs[ActionKFPRetrain].Target, order); err != nil {
-			return err
-		}
+	if stop.needed {
 		reply += fmt.Sprintf(". sopbot terminates the retraining's Kubeflow Pipelines run and reports on %s when it has stopped.", req.Label())
 	}
 	return e.reply(t, c.Origin, reply, true)

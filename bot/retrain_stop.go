@@ -52,3 +52,45 @@ func (r retrainRunRef) runLink() string {
 	}
 	return fmt.Sprintf("its Kubeflow Pipelines run [%s](%s)", r.DisplayName, r.URL)
 }
+
+// pipelineStop is the KFP run that a retraining request leaves going when
+// it ends, as pipelineStopOf finds it before the request ends.
+type pipelineStop struct {
+	// needed is set when kfp-retrain may have a run going.
+	needed bool
+	run    retrainRunRef
+	// target is kfp-retrain's target, which kfp-terminate holds until the
+	// run has stopped.
+	target string
+}
+
+// pipelineStopOf returns the KFP run that kfp-retrain of req may have left
+// going. A request without a kfp-retrain run needs no stop.
+func (e *Engine) pipelineStopOf(t *txn, req store.Request) (pipelineStop, error) {
+	runs, err := e.DB.ActionRuns(t.ctx, t.tx, req.ID)
+	if err != nil {
+		return pipelineStop{}, err
+	}
+	retrain := runs[ActionKFPRetrain]
+	run, needed := retrainRunMayBeActive(retrain)
+	return pipelineStop{needed: needed, run: run, target: retrain.Target}, nil
+}
+
+// reasonSuffix returns the clause that the end reason of the request gets
+// when its run is stopped, or "" when no stop is needed.
+func (p pipelineStop) reasonSuffix() string {
+	if !p.needed {
+		return ""
+	}
+	return fmt.Sprintf(", and sopbot terminates %s with `%s` and reports here when the run has stopped", p.run.runLink(), ActionKFPTerminate)
+}
+
+// queuePipelineStop queues kfp-terminate for a request that has just
+// ended, if its run needs a stop. It runs after the end, which releases the
+// request's targets, so that kfp-terminate takes kfp-retrain's target.
+func (e *Engine) queuePipelineStop(t *txn, req store.Request, p pipelineStop, order StopOrder) error {
+	if !p.needed {
+		return nil
+	}
+	return e.queueStopAction(t, req, ActionKFPTerminate, p.target, order)
+}

@@ -279,3 +279,37 @@ func TestTerminationProgressAfterEnd(t *testing.T) {
 	assert.JSONEq(t, later, h.runs(id)[bot.ActionKFPRetrain].Progress)
 	assert.Empty(t, jobsOf[bot.CommentArgs](h.queue, mark), "no notice on an ended request")
 }
+
+func TestIssueCloseTerminatesRunningPipeline(t *testing.T) {
+	h := newRetrainHarness(t)
+	id := h.pipelineRunning()
+
+	mark := h.queue.mark()
+	h.handle(bot.IssueClosed{DeliveryID: h.deliveryID(), Actor: h.actor("olga"), Issue: 1})
+
+	req := h.request(id)
+	assert.Equal(t, bot.StateCancelled, req.State)
+	assert.Contains(t, req.Reason, "issue closed by @olga")
+	assert.Contains(t, req.Reason, "sopbot terminates its Kubeflow Pipelines run [sopbot R-1 retrain fraud-detector](https://kfp.example/#/runs/details/run-0001)")
+	assert.Equal(t, []string{bot.ActionKFPTerminate}, infraActions(jobsOf[bot.InfraArgs](h.queue, mark)),
+		"closing the issue stops the run as /mlops cancel does")
+	var order bot.StopOrder
+	require.NoError(t, json.Unmarshal([]byte(h.runs(id)[bot.ActionKFPTerminate].Progress), &order))
+	assert.Equal(t, bot.StopOrder{By: "olga", Reason: "the issue was closed", RequestState: bot.StateCancelled}, order)
+	holder, action, locked := h.lockHolder("kfp-retrain:fraud-detector")
+	require.True(t, locked, "the target stays locked until the run has stopped")
+	assert.Equal(t, id, holder)
+	assert.Equal(t, bot.ActionKFPTerminate, action)
+}
+
+func TestIssueCloseAfterPipelineEndedStopsNothing(t *testing.T) {
+	h := newRetrainHarness(t)
+	id := h.compared(false)
+
+	mark := h.queue.mark()
+	h.handle(bot.IssueClosed{DeliveryID: h.deliveryID(), Actor: h.actor("olga"), Issue: 1})
+
+	assert.Equal(t, bot.StateCancelled, h.request(id).State)
+	assert.Empty(t, jobsOf[bot.InfraArgs](h.queue, mark), "a run that succeeded needs no terminate")
+	assert.NotContains(t, h.request(id).Reason, "terminates")
+}
