@@ -117,12 +117,13 @@ func (c *Client) CreateRun(ctx context.Context, req RunRequest) (Run, error) {
 // GetRun returns the run runID. A missing run gives an error matching
 // ErrNotFound.
 func (c *Client) GetRun(ctx context.Context, runID string) (Run, error) {
-	if runID == "" {
-		return Run{}, fmt.Errorf("getting run: %w", invalidArgument("run ID is required"))
+	path, err := runPath(runID)
+	if err != nil {
+		return Run{}, fmt.Errorf("getting run: %w", err)
 	}
 
 	var wire wireRun
-	if err := c.get(ctx, "runs/"+url.PathEscape(runID), nil, &wire); err != nil {
+	if err := c.get(ctx, path, nil, &wire); err != nil {
 		return Run{}, fmt.Errorf("getting run %s: %w", runID, err)
 	}
 	run, err := wire.toRun()
@@ -141,11 +142,12 @@ func (c *Client) GetRun(ctx context.Context, runID string) (Run, error) {
 // kubeflow/pipelines.) A caller that cannot tell whether an earlier call
 // got through reads the run first: a CANCELING run was terminated.
 func (c *Client) TerminateRun(ctx context.Context, runID string) error {
-	if runID == "" {
-		return fmt.Errorf("terminating run: %w", invalidArgument("run ID is required"))
+	path, err := runPath(runID)
+	if err != nil {
+		return fmt.Errorf("terminating run: %w", err)
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"runs/"+url.PathEscape(runID)+":terminate", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+path+":terminate", nil)
 	if err != nil {
 		return fmt.Errorf("terminating run %s: %w", runID, err)
 	}
@@ -153,6 +155,20 @@ func (c *Client) TerminateRun(ctx context.Context, runID string) error {
 		return fmt.Errorf("terminating run %s: %w", runID, err)
 	}
 	return nil
+}
+
+// runPath returns the path of the run runID below the API root.
+// url.PathEscape leaves "." and "..", which a server or proxy that cleans
+// paths resolves as dot segments, so the call would reach another endpoint
+// and its 404 would read as a missing run. Those IDs are rejected instead.
+func runPath(runID string) (string, error) {
+	switch runID {
+	case "":
+		return "", invalidArgument("run ID is required")
+	case ".", "..":
+		return "", invalidArgument("run ID %q is not a valid run ID: it would be read as a dot segment of the URL path", runID)
+	}
+	return "runs/" + url.PathEscape(runID), nil
 }
 
 // validateRunRequest rejects a request that the server would reject for a

@@ -112,3 +112,22 @@ func TestTerminateRunServerError(t *testing.T) {
 	stored, _ := fake.Run("run-a")
 	assert.Equal(t, kfp.StateRunning, stored.State, "the injected failure happens before the handler")
 }
+
+func TestRunCallsRejectDotSegmentIDs(t *testing.T) {
+	for _, runID := range []string{".", ".."} {
+		t.Run(runID, func(t *testing.T) {
+			fake, client, _ := startFake(t, kfp.Config{})
+
+			_, getErr := client.GetRun(context.Background(), runID)
+			terminateErr := client.TerminateRun(context.Background(), runID)
+
+			for _, err := range []error{getErr, terminateErr} {
+				require.Error(t, err)
+				assert.True(t, kfp.IsPermanent(err))
+				assert.NotErrorIs(t, err, kfp.ErrNotFound, "a run ID that names no single path segment is invalid, not a missing run")
+				assert.Contains(t, err.Error(), "is not a valid run ID")
+			}
+			assert.Zero(t, fake.CallCount(), "nothing is sent for a path that a server or proxy would resolve elsewhere")
+		})
+	}
+}
