@@ -43,8 +43,8 @@ func (w *Workers) driftCheck(ctx context.Context, job *river.Job[DriftCheckArgs]
 	check := w.DriftChecks[job.Args.Index]
 	report, err := drift.CompareFiles(check.Reference, check.Current, check.Columns)
 	if err != nil {
-		w.Log.Error("drift check failed", "model", check.Model, "error", err)
-		return river.JobCancel(fmt.Errorf("drift check of %s: %w", check.Model, err))
+		cause := fmt.Errorf("drift check of %s: %w", check.Model, err)
+		return &jobFailure{err: river.JobCancel(cause), cause: cause, attrs: []any{"model", check.Model}}
 	}
 	return w.apply(ctx, DriftOutcome(check, report))
 }

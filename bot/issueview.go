@@ -41,7 +41,7 @@ func (w *Workers) holdWhileBusy(ctx context.Context, kind string, requestID int6
 		live, err := w.Engine.DB.LiveJob(ctx, busy, requestID, time.Time{})
 		if err != nil {
 			w.Log.Warn("checking the request's running jobs failed; running the effect now",
-				"request_id", requestID, "job", kind, "error", err)
+				"request_id", requestID, "job_kind", kind, "error", err)
 			return nil
 		}
 		if live {

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sopbot/sopbot/bot/config"
 	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/integrations/httpretry"
 )
@@ -190,4 +191,24 @@ func TestShutdownInterruptionNotLoggedAsFailure(t *testing.T) {
 	cancel()
 	w.logResult(ctx, &rivertype.JobRow{ID: 4, Kind: "comment", Attempt: 1, MaxAttempts: 25}, context.Canceled)
 	assert.Empty(t, logs.entries(t), "River retries a run cut short by its stop and logs it itself")
+}
+
+func TestFailedDriftCheckLoggedOnce(t *testing.T) {
+	logs := &lockedBuffer{}
+	missing := filepath.Join(t.TempDir(), "reference.csv")
+	w := &Workers{Log: slog.New(slog.NewJSONHandler(logs, nil)),
+		DriftChecks: []config.DriftCheck{{Model: "fraud-detector", Reference: missing, Current: missing}}}
+	job := &river.Job[DriftCheckArgs]{JobRow: &rivertype.JobRow{ID: 9, Kind: DriftCheckArgs{}.Kind(), Attempt: 1, MaxAttempts: 25}}
+
+	err := w.driftCheck(context.Background(), job)
+	var cancel *river.JobCancelError
+	require.ErrorAs(t, err, &cancel, "a check that cannot read its files is cancelled")
+	w.logResult(context.Background(), job.JobRow, err)
+
+	entries := logs.entries(t)
+	require.Len(t, entries, 1, "one line for the failure: %v", entries)
+	assert.Equal(t, "ERROR", entries[0]["level"])
+	assert.Equal(t, "job failed; cancelled", entries[0]["msg"])
+	assert.Equal(t, "fraud-detector", entries[0]["model"])
+	assert.Contains(t, entries[0]["error"], "drift check of fraud-detector")
 }

@@ -312,8 +312,8 @@ func (w *Workers) scheduled(kind string, run ScheduledRun) (scheduleDef, error) 
 	}
 	def, ok := w.Scheduler.plan.byName(run.Schedule)
 	if !ok {
-		w.Log.Warn("scheduled job's schedule is no longer planned", "job", kind, "schedule", run.Schedule, "period", run.Period)
-		return def, river.JobCancel(fmt.Errorf("%s for schedule %s: the schedule is no longer planned", kind, run.Schedule))
+		cause := fmt.Errorf("%s for schedule %s: the schedule is no longer planned", kind, run.Schedule)
+		return def, &jobFailure{err: river.JobCancel(cause), cause: cause, attrs: []any{"schedule", run.Schedule, "period", run.Period}}
 	}
 	return def, nil
 }
