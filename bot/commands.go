@@ -16,6 +16,12 @@ func (e *Engine) handleCommand(t *txn, c CommandIssued) error {
 			return err
 		}
 	}
+	if strings.EqualFold(c.Actor.Login, BotActor) {
+		// The engine records its own work under BotActor and trusts what
+		// that login did, such as a request it opened or an item it ticked.
+		return e.replyError(t, c, &UsageError{Problem: fmt.Sprintf(
+			"sopbot takes no commands from the GitHub login %s, because it records its own actions under that name. Use another account.", c.Actor.Login)})
+	}
 	cmd, err := e.Grammar.Parse(c.Line)
 	if err != nil {
 		return e.replyError(t, c, err)
