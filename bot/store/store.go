@@ -34,8 +34,9 @@ type DB struct {
 	// statements (see cachingConnector) and keep statement journals in
 	// memory (temp_store MEMORY), because River's multi-row job insert
 	// writes one.
-	edge *sql.DB
-	now  func() time.Time
+	edge    *sql.DB
+	now     func() time.Time
+	onClose []func() error
 }
 
 // Open opens (creating if needed) the database at path and applies every
@@ -151,8 +152,17 @@ func (db *DB) Close() error {
 	if db.edge != nil {
 		_ = db.edge.Close()
 	}
-	return db.SQL.Close()
+	err := db.SQL.Close()
+	for _, fn := range db.onClose {
+		err = errors.Join(err, fn())
+	}
+	db.onClose = nil
+	return err
 }
+
+// OnClose registers fn to run after Close has closed the database, such
+// as the release of a lock that LockServe took.
+func (db *DB) OnClose(fn func() error) { db.onClose = append(db.onClose, fn) }
 
 // SetClock replaces the clock used for timestamps, for tests.
 func (db *DB) SetClock(now func() time.Time) { db.now = now }

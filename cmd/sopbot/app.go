@@ -71,10 +71,17 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	unlock, err := store.LockServe(cfg.Database)
 	if err != nil {
 		return nil, err
 	}
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		_ = unlock()
+		return nil, err
+	}
+	// Every later failure closes the database and so releases the lock.
+	db.OnClose(unlock)
 	if err := seedInventory(ctx, db, cfg.Rotation); err != nil {
 		db.Close()
 		return nil, err

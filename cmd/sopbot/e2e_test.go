@@ -83,6 +83,10 @@ func TestServeBinaryRunsPromotion(t *testing.T) {
 	}
 	require.NoError(t, fakes.GitHub.SetWebhookURL(serverURL+"/github/webhook"))
 
+	second, err := exec.CommandContext(ctx, bin, "serve", "--config", configPath).CombinedOutput()
+	require.Error(t, err, "a second serve on the same database exits: %s", second)
+	assert.Contains(t, string(second), "database "+database+" is in use by another sopbot process")
+
 	db, err := demo.OpenReadOnly(database)
 	require.NoError(t, err)
 	defer db.Close()

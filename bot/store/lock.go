@@ -1,0 +1,33 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// LockServe takes an exclusive lock on the file path+".lock" until release
+// is called or the process ends. The process that works the queue holds
+// it because it requeues, as it starts, the jobs left running. A second
+// process on the same database would run the first one's jobs again. The
+// kernel drops the lock when the process dies, so a killed process leaves
+// nothing behind. An in-memory database needs no lock.
+func LockServe(path string) (release func() error, err error) {
+	if path == ":memory:" {
+		return func() error { return nil }, nil
+	}
+	lockPath := path + ".lock"
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file %s: %w", lockPath, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("database %s is in use by another sopbot process (it holds %s): stop that process, or give this one its own database", path, lockPath)
+		}
+		return nil, fmt.Errorf("locking %s: %w", lockPath, err)
+	}
+	return f.Close, nil
+}

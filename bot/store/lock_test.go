@@ -1,0 +1,33 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLockServeOneHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sopbot.db")
+	release, err := LockServe(path)
+	require.NoError(t, err)
+
+	_, err = LockServe(path)
+	require.Error(t, err, "a second holder is rejected")
+	assert.Contains(t, err.Error(), "database "+path+" is in use by another sopbot process (it holds "+path+".lock)")
+
+	require.NoError(t, release())
+	again, err := LockServe(path)
+	require.NoError(t, err, "the lock is free once released")
+	require.NoError(t, again())
+}
+
+func TestLockServeMemoryDatabase(t *testing.T) {
+	first, err := LockServe(":memory:")
+	require.NoError(t, err)
+	second, err := LockServe(":memory:")
+	require.NoError(t, err, "in-memory databases are not shared")
+	require.NoError(t, first())
+	require.NoError(t, second())
+}
