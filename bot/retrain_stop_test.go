@@ -68,6 +68,23 @@ func (h *harness) auditDetail(id int64, action, detailAction string) map[string]
 	return nil
 }
 
+// requireStopQueued checks that kfp-terminate alone was queued after mark,
+// with order as its progress, and that it holds kfp-retrain's target.
+func (h *harness) requireStopQueued(id int64, mark int, order bot.StopOrder) {
+	h.t.Helper()
+	assert.Equal(h.t, []string{bot.ActionKFPTerminate}, infraActions(jobsOf[bot.InfraArgs](h.queue, mark)))
+	run := h.runs(id)[bot.ActionKFPTerminate]
+	assert.Equal(h.t, store.RunQueued, run.State)
+	assert.Equal(h.t, "kfp-retrain:fraud-detector", run.Target, "the stop works on kfp-retrain's target")
+	var got bot.StopOrder
+	require.NoError(h.t, json.Unmarshal([]byte(run.Progress), &got))
+	assert.Equal(h.t, order, got)
+	holder, action, locked := h.lockHolder("kfp-retrain:fraud-detector")
+	require.True(h.t, locked, "the target stays locked until the run has stopped")
+	assert.Equal(h.t, id, holder)
+	assert.Equal(h.t, bot.ActionKFPTerminate, action)
+}
+
 func TestRejectQueuesPipelineTermination(t *testing.T) {
 	h := newRetrainHarness(t)
 	id := h.pipelineRunning()
@@ -83,19 +100,8 @@ func TestRejectQueuesPipelineTermination(t *testing.T) {
 	assert.Contains(t, reply, "Rejected #1: data issues found")
 	assert.Contains(t, reply, "terminates the retraining's Kubeflow Pipelines run")
 
-	assert.Equal(t, []string{bot.ActionKFPTerminate}, infraActions(jobsOf[bot.InfraArgs](h.queue, mark)))
-	run := h.runs(id)[bot.ActionKFPTerminate]
-	assert.Equal(t, store.RunQueued, run.State)
-	assert.Equal(t, "kfp-retrain:fraud-detector", run.Target, "the stop works on kfp-retrain's target")
-	var order bot.StopOrder
-	require.NoError(t, json.Unmarshal([]byte(run.Progress), &order))
-	assert.Equal(t, bot.StopOrder{By: "olga", Reason: "data issues found", RequestState: bot.StateRejected}, order)
-
-	holder, action, locked := h.lockHolder("kfp-retrain:fraud-detector")
-	require.True(t, locked, "the target stays locked until the run has stopped")
-	assert.Equal(t, id, holder)
-	assert.Equal(t, bot.ActionKFPTerminate, action)
-	_, _, locked = h.lockHolder("retrain:fraud-detector")
+	h.requireStopQueued(id, mark, bot.StopOrder{By: "olga", Reason: "data issues found", RequestState: bot.StateRejected})
+	_, _, locked := h.lockHolder("retrain:fraud-detector")
 	assert.False(t, locked, "the request's other targets are free")
 	assert.Equal(t, "kfp-retrain", h.auditDetail(id, "action queued", bot.ActionKFPTerminate)["stops"])
 }
@@ -163,14 +169,7 @@ func TestCancelTerminatesRunningPipeline(t *testing.T) {
 	assert.Equal(t, bot.StateCancelled, req.State)
 	assert.Contains(t, req.Reason, "cancelled by @olga")
 	assert.Contains(t, req.Reason, "sopbot terminates its Kubeflow Pipelines run [sopbot R-1 retrain fraud-detector](https://kfp.example/#/runs/details/run-0001)")
-	assert.Equal(t, []string{bot.ActionKFPTerminate}, infraActions(jobsOf[bot.InfraArgs](h.queue, mark)))
-	var order bot.StopOrder
-	require.NoError(t, json.Unmarshal([]byte(h.runs(id)[bot.ActionKFPTerminate].Progress), &order))
-	assert.Equal(t, bot.StopOrder{By: "olga", Reason: "the request was cancelled", RequestState: bot.StateCancelled}, order)
-	holder, action, locked := h.lockHolder("kfp-retrain:fraud-detector")
-	require.True(t, locked, "the target stays locked until the run has stopped")
-	assert.Equal(t, id, holder)
-	assert.Equal(t, bot.ActionKFPTerminate, action)
+	h.requireStopQueued(id, mark, bot.StopOrder{By: "olga", Reason: "the request was cancelled", RequestState: bot.StateCancelled})
 }
 
 func TestCancelAfterPipelineEndedStopsNothing(t *testing.T) {
@@ -291,15 +290,8 @@ func TestIssueCloseTerminatesRunningPipeline(t *testing.T) {
 	assert.Equal(t, bot.StateCancelled, req.State)
 	assert.Contains(t, req.Reason, "issue closed by @olga")
 	assert.Contains(t, req.Reason, "sopbot terminates its Kubeflow Pipelines run [sopbot R-1 retrain fraud-detector](https://kfp.example/#/runs/details/run-0001)")
-	assert.Equal(t, []string{bot.ActionKFPTerminate}, infraActions(jobsOf[bot.InfraArgs](h.queue, mark)),
-		"closing the issue stops the run as /mlops cancel does")
-	var order bot.StopOrder
-	require.NoError(t, json.Unmarshal([]byte(h.runs(id)[bot.ActionKFPTerminate].Progress), &order))
-	assert.Equal(t, bot.StopOrder{By: "olga", Reason: "the issue was closed", RequestState: bot.StateCancelled}, order)
-	holder, action, locked := h.lockHolder("kfp-retrain:fraud-detector")
-	require.True(t, locked, "the target stays locked until the run has stopped")
-	assert.Equal(t, id, holder)
-	assert.Equal(t, bot.ActionKFPTerminate, action)
+	// Closing the issue stops the run as /mlops cancel does.
+	h.requireStopQueued(id, mark, bot.StopOrder{By: "olga", Reason: "the issue was closed", RequestState: bot.StateCancelled})
 }
 
 func TestIssueCloseAfterPipelineEndedStopsNothing(t *testing.T) {
