@@ -54,7 +54,7 @@ var builtinHelp = []commandHelp{
 			{"`<reason>`", "why the request is rejected, at most 1000 characters; the words after the request form the reason, quoted or not"},
 		},
 		example: `reject #42 "accuracy regressed on the holdout set"`},
-	{words: []string{VerbCancel}, summary: "cancel a request you opened",
+	{words: []string{VerbCancel}, summary: "cancel a request (its requester or an approver)",
 		args: []paramHelp{{"`<request>`", requestArgHelp}}, example: "cancel #42"},
 	{words: []string{VerbRetry}, summary: "run a request's failed or interrupted action again",
 		args: []paramHelp{{"`<request>`", requestArgHelp}}, example: "retry #42"},

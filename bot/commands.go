@@ -58,7 +58,10 @@ func (e *Engine) replyError(t *txn, c CommandIssued, err error) error {
 	if !errors.As(err, &usageErr) {
 		return err
 	}
-	e.Log.Warn("command rejected", "delivery_id", c.DeliveryID, "source", c.Origin.Source)
+	// The problem text can quote what the user typed, so the log names the
+	// command's usage and the user instead.
+	e.Log.Warn("command rejected", "delivery_id", c.DeliveryID, "source", c.Origin.Source,
+		"user", c.Actor.Login, "usage", usageErr.Usage)
 	return e.reply(t, c.Origin, usageErr.Error(), true)
 }
 

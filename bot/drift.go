@@ -2,8 +2,11 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/riverqueue/river"
@@ -41,6 +44,13 @@ func (w *Workers) driftCheck(ctx context.Context, job *river.Job[DriftCheckArgs]
 		return river.JobCancel(fmt.Errorf("no drift check %d in the configuration", job.Args.Index))
 	}
 	check := w.DriftChecks[job.Args.Index]
+	if _, err := os.Stat(check.Current); errors.Is(err, fs.ErrNotExist) {
+		// The pipeline that writes the current data may not have run yet,
+		// and the next period's check reads the file again.
+		w.Log.Warn("drift check skipped: the current data file does not exist yet",
+			"model", check.Model, "current", check.Current, "every", check.Every)
+		return nil
+	}
 	report, err := drift.CompareFiles(check.Reference, check.Current, check.Columns)
 	if err != nil {
 		cause := fmt.Errorf("drift check of %s: %w", check.Model, err)

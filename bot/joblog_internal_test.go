@@ -197,7 +197,7 @@ func TestFailedDriftCheckLoggedOnce(t *testing.T) {
 	logs := &lockedBuffer{}
 	missing := filepath.Join(t.TempDir(), "reference.csv")
 	w := &Workers{Log: slog.New(slog.NewJSONHandler(logs, nil)),
-		DriftChecks: []config.DriftCheck{{Model: "fraud-detector", Reference: missing, Current: missing}}}
+		DriftChecks: []config.DriftCheck{{Model: "fraud-detector", Reference: missing, Current: "../testdata/drift/current.csv"}}}
 	job := &river.Job[DriftCheckArgs]{JobRow: &rivertype.JobRow{ID: 9, Kind: DriftCheckArgs{}.Kind(), Attempt: 1, MaxAttempts: 25}}
 
 	err := w.driftCheck(context.Background(), job)
@@ -211,4 +211,20 @@ func TestFailedDriftCheckLoggedOnce(t *testing.T) {
 	assert.Equal(t, "job failed; cancelled", entries[0]["msg"])
 	assert.Equal(t, "fraud-detector", entries[0]["model"])
 	assert.Contains(t, entries[0]["error"], "drift check of fraud-detector")
+}
+
+func TestDriftCheckWithoutCurrentFileSkips(t *testing.T) {
+	logs := &lockedBuffer{}
+	later := filepath.Join(t.TempDir(), "current.csv")
+	w := &Workers{Log: slog.New(slog.NewJSONHandler(logs, nil)),
+		DriftChecks: []config.DriftCheck{{Model: "fraud-detector", Reference: "../testdata/drift/reference.csv", Current: later, Every: "24h"}}}
+	job := &river.Job[DriftCheckArgs]{JobRow: &rivertype.JobRow{ID: 9, Kind: DriftCheckArgs{}.Kind(), Attempt: 1, MaxAttempts: 25}}
+
+	require.NoError(t, w.driftCheck(context.Background(), job), "the next period's check reads the file again")
+
+	entries := logs.entries(t)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "WARN", entries[0]["level"])
+	assert.Equal(t, "drift check skipped: the current data file does not exist yet", entries[0]["msg"])
+	assert.Equal(t, later, entries[0]["current"])
 }

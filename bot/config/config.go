@@ -335,6 +335,9 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateThresholds()...)
 	problems = append(problems, c.validateDrift()...)
 	problems = append(problems, c.validateLeader()...)
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		problems = append(problems, fmt.Sprintf("listen %q is invalid: use host:port, such as :8080 or 127.0.0.1:8080", c.Listen))
+	}
 	problems = append(problems, c.validateAdmin()...)
 	problems = append(problems, c.validateInfra()...)
 	problems = append(problems, c.validateSchedules()...)

@@ -153,3 +153,10 @@ func TestEnvNamesListEverySetting(t *testing.T) {
 		assert.True(t, strings.HasPrefix(name, "SOPBOT_"), name)
 	}
 }
+
+func TestListenWithoutPortRejected(t *testing.T) {
+	env := map[string]string{"SOPBOT_LISTEN": "8080"}
+	_, err := Load(writeConfig(t, validYAML), func(k string) string { return env[k] })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `listen "8080" is invalid: use host:port, such as :8080 or 127.0.0.1:8080`)
+}

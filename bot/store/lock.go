@@ -3,7 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -17,7 +19,13 @@ func LockServe(path string) (release func() error, err error) {
 	if path == ":memory:" {
 		return func() error { return nil }, nil
 	}
-	lockPath := path + ".lock"
+	// SQLite follows symbolic links to name the database's -wal and -shm
+	// files, so the lock is named after the same real path.
+	resolved, err := realPath(path)
+	if err != nil {
+		return nil, err
+	}
+	lockPath := resolved + ".lock"
 	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file %s: %w", lockPath, err)
@@ -30,4 +38,21 @@ func LockServe(path string) (release func() error, err error) {
 		return nil, fmt.Errorf("locking %s: %w", lockPath, err)
 	}
 	return f.Close, nil
+}
+
+// realPath returns path with every symbolic link resolved. The database
+// file may not exist yet, and then only its directory is resolved.
+func realPath(path string) (string, error) {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		return resolved, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("resolving database path %s: %w", path, err)
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return "", fmt.Errorf("resolving the directory of database %s: %w", path, err)
+	}
+	return filepath.Join(dir, filepath.Base(path)), nil
 }

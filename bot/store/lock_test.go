@@ -1,6 +1,7 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -21,6 +22,21 @@ func TestLockServeOneHolder(t *testing.T) {
 	again, err := LockServe(path)
 	require.NoError(t, err, "the lock is free once released")
 	require.NoError(t, again())
+}
+
+func TestLockServeThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sopbot.db")
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	link := filepath.Join(dir, "link.db")
+	require.NoError(t, os.Symlink(path, link))
+	release, err := LockServe(path)
+	require.NoError(t, err)
+	defer release()
+
+	_, err = LockServe(link)
+	require.Error(t, err, "a symbolic link names the same database")
+	assert.Contains(t, err.Error(), "(it holds "+path+".lock)")
 }
 
 func TestLockServeMemoryDatabase(t *testing.T) {

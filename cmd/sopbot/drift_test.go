@@ -67,7 +67,7 @@ func TestDriftInputErrorsExitTwo(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"missing file", []string{"--reference", ref, "--current", "absent.csv"}, "absent.csv"},
+		{"missing file", []string{"--reference", ref, "--current", "absent.csv"}, "reading the current data: open absent.csv"},
 		{"missing column", []string{"--reference", ref, "--current", ref, "--column", "nope"}, `column "nope" not found`},
 		{"non-numeric column", []string{"--reference", ref, "--current", ref, "--column", "model"}, `invalid number "ref-0"`},
 		{"bad format", []string{"--reference", ref, "--current", ref, "--format", "xml"}, `invalid --format "xml"`},

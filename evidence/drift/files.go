@@ -36,14 +36,14 @@ func CompareFiles(refPath, curPath string, columns []string) (Report, error) {
 	}
 	ref, err := readTable(refPath, columns)
 	if err != nil {
-		return Report{}, err
+		return Report{}, fmt.Errorf("reading the reference data: %w", err)
 	}
 	if len(ref.names) == 0 {
 		return Report{}, fmt.Errorf("%s: no numeric columns found: name one with --column", refPath)
 	}
 	cur, err := readTable(curPath, ref.names)
 	if err != nil {
-		return Report{}, err
+		return Report{}, fmt.Errorf("reading the current data: %w", err)
 	}
 	report := Report{Reference: refPath, Current: curPath}
 	for _, name := range ref.names {

@@ -122,7 +122,7 @@ func TestCompareFilesErrors(t *testing.T) {
 		columns  []string
 		contains []string
 	}{
-		{"missing file", filepath.Join(dir, "absent.csv"), good, nil, []string{"absent.csv", "no such file"}},
+		{"missing file", filepath.Join(dir, "absent.csv"), good, nil, []string{"reading the reference data", "absent.csv", "no such file"}},
 		{"missing column in reference", good, good, []string{"c"}, []string{"good.csv", `column "c" not found`}},
 		{"missing column in current", good, writeFile(t, dir, "onlya.csv", "a\n1\n"), nil, []string{"onlya.csv", `column "b" not found`}},
 		{"non-numeric cell", writeFile(t, dir, "bad.csv", "a,b\n1,2\n3,x7\n"), good, []string{"b"},
