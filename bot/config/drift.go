@@ -186,3 +186,19 @@ func markGivenThresholds(data []byte, cfg *Config) error {
 	}
 	return nil
 }
+
+// DriftWithoutRetraining returns, for each drift check that opens SOP-03
+// requests for a model with no entry under retraining.models, a warning
+// with what to do. Such a request opens, and its retraining actions fail.
+func (c Config) DriftWithoutRetraining() []string {
+	var warnings []string
+	for i, d := range c.Drift {
+		if d.SOP != "SOP-03" {
+			continue
+		}
+		if _, ok := c.Retraining.Models[d.Model]; !ok {
+			warnings = append(warnings, fmt.Sprintf("drift[%d] opens SOP-03 requests for model %q, which has no retraining policy, so their retraining actions fail: add it under retraining.models", i, d.Model))
+		}
+	}
+	return warnings
+}

@@ -161,3 +161,13 @@ func TestDriftFilePermissionProblem(t *testing.T) {
 	assert.Equal(t, "cannot be read (permission denied): give the user that runs sopbot read access to the file and its directories",
 		openProblem("/data/reference.csv", err))
 }
+
+func TestDriftWithoutRetrainingWarns(t *testing.T) {
+	cfg, err := Load(writeConfig(t, driftYAML(driftFiles(referenceCSV, currentCSV))), noEnv)
+	require.NoError(t, err)
+	assert.Equal(t, []string{`drift[0] opens SOP-03 requests for model "fraud-detector", which has no retraining policy, ` +
+		"so their retraining actions fail: add it under retraining.models"}, cfg.DriftWithoutRetraining())
+
+	cfg.Retraining.Models = map[string]RetrainingModel{"fraud-detector": {}}
+	assert.Empty(t, cfg.DriftWithoutRetraining(), "a model with a policy needs no warning")
+}

@@ -71,6 +71,9 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 	if err != nil {
 		return nil, err
 	}
+	for _, warning := range cfg.DriftWithoutRetraining() {
+		log.Warn("configuration warning", "problem", warning)
+	}
 	unlock, err := store.LockServe(cfg.Database)
 	if err != nil {
 		return nil, err
