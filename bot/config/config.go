@@ -218,7 +218,7 @@ func Load(path string, env func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("invalid config %s: not valid YAML: %w", path, err)
 		}
 		if len(unknown) > 0 {
-			return cfg, fmt.Errorf("invalid config %s:\n  - %s\n(settings are case-sensitive; the README's configuration table lists them)", path, strings.Join(unknown, "\n  - "))
+			return cfg, unknownKeysError(path, data, unknown, env)
 		}
 		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 			return cfg, fmt.Errorf("invalid config %s: %s", path, describeDecodeError(err))
@@ -283,6 +283,30 @@ func setDefault(field *string, value string) {
 // stats and opens the files of the drift[] checks, to report those that
 // cannot be read.
 func (c Config) Validate() error {
+	if problems := c.problems(); len(problems) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// unknownKeysError reports the unknown keys of a config file together
+// with the problems of the rest of it, decoded without them, so one run
+// shows every mistake.
+func unknownKeysError(path string, data []byte, unknown []string, env func(string) string) error {
+	problems := unknown
+	var cfg Config
+	// Without the strict check, values of a wrong type are still errors;
+	// the other problems are then left for the next run.
+	if err := yaml.Unmarshal(data, &cfg); err == nil {
+		if err := markGivenThresholds(data, &cfg); err == nil && applyEnv(&cfg, env) == nil {
+			problems = append(problems, cfg.WithDefaults().problems()...)
+		}
+	}
+	return fmt.Errorf("invalid config %s:\n  - %s\n(settings are case-sensitive; the README's configuration table lists them)", path, strings.Join(problems, "\n  - "))
+}
+
+// problems lists every missing or invalid setting of c.
+func (c Config) problems() []string {
 	var problems []string
 	missing := func(ok bool, setting, env string) {
 		if !ok {
@@ -342,10 +366,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateInfra()...)
 	problems = append(problems, c.validateSchedules()...)
 	problems = append(problems, c.validateRetraining()...)
-	if len(problems) > 0 {
-		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
-	}
-	return nil
+	return problems
 }
 
 func (c Config) validateRoles() []string {

@@ -160,3 +160,14 @@ func TestListenWithoutPortRejected(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `listen "8080" is invalid: use host:port, such as :8080 or 127.0.0.1:8080`)
 }
+
+func TestUnknownKeyAndOtherProblemsInOneMessage(t *testing.T) {
+	text := strings.Replace(validYAML, "channel: C01", "chanel: C01", 1) + "logLevel: loud\n"
+	_, err := Load(writeConfig(t, text), noEnv)
+	require.Error(t, err)
+	message := err.Error()
+	assert.Contains(t, message, `unknown setting "slack.chanel" (did you mean "slack.channel"?)`)
+	assert.Contains(t, message, "slack.channel is missing", "the rest of the file is checked too")
+	assert.Contains(t, message, `logLevel "loud"`)
+	assert.Equal(t, 1, strings.Count(message, "invalid config"), "one message")
+}
