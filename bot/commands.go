@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sopbot/sopbot/bot/store"
 	"github.com/sopbot/sopbot/sop"
@@ -243,7 +244,38 @@ func (e *Engine) statusCommand(t *txn, c CommandIssued, cmd Command) error {
 	if err != nil {
 		return err
 	}
-	return e.reply(t, c.Origin, e.statusText(req, s, p, runs), true)
+	text := e.statusText(req, s, p, runs)
+	if req.State == StateOpening {
+		line, err := e.openingTrouble(t, req)
+		if err != nil {
+			return err
+		}
+		text += line
+	}
+	return e.reply(t, c.Origin, text, true)
+}
+
+// openingTrouble returns a line on why the request's issue has not opened
+// yet, when its open_issue job has failed, or "".
+func (e *Engine) openingTrouble(t *txn, req store.Request) (string, error) {
+	job, ok, err := e.DB.UnfinishedJob(t.ctx, t.tx, OpenIssueArgs{}.Kind(), req.ID)
+	if err != nil || !ok || job.LastError == "" {
+		return "", err
+	}
+	line := fmt.Sprintf("Opening the issue failed %d time(s), last with: %s", job.Attempt, oneLine(job.LastError, 300))
+	if job.State == "retryable" || job.State == "scheduled" {
+		line += fmt.Sprintf(". sopbot tries again at %s", job.Next.Format(time.RFC3339))
+	}
+	return line + ".\n", nil
+}
+
+// oneLine returns the first line of s, cut to at most n runes.
+func oneLine(s string, n int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if runes := []rune(s); len(runes) > n {
+		return string(runes[:n]) + "…"
+	}
+	return s
 }
 
 func (e *Engine) statusText(req store.Request, s *sop.SOP, p progress, runs map[string]store.ActionRun) string {
