@@ -87,7 +87,7 @@ func sopHelp(s *sop.SOP) commandHelp {
 		words:   usage.Words,
 		sopID:   s.ID,
 		usage:   s.Binding.Command,
-		summary: fmt.Sprintf("open a %s request (%s)", s.ID, s.Title),
+		summary: fmt.Sprintf("open an %s request (%s)", s.ID, s.Title),
 	}
 	params := map[string]sop.Param{}
 	for _, p := range s.Binding.Params {

@@ -15,7 +15,7 @@ import (
 const commandList = "Commands: `approve`, `cancel`, `help`, `inventory`, `onboard project`, `promote`, `promote model`, " +
 	"`reject`, `retrain model`, `retry`, `rotate secret`, `secrets`, `status`."
 
-const rotateHelp = "`/mlops rotate secret <secret> -n|--namespace <namespace> --deployment <deployment>`: open a SOP-04 request (Secret and Credential Rotation for ML Services)\n" +
+const rotateHelp = "`/mlops rotate secret <secret> -n|--namespace <namespace> --deployment <deployment>`: open an SOP-04 request (Secret and Credential Rotation for ML Services)\n" +
 	"Arguments:\n" +
 	"• `<secret>`: secret to replace, by its name in the secret inventory (/mlops secrets), such as mlflow-secrets\n" +
 	"Flags:\n" +
@@ -31,7 +31,7 @@ func TestHelpForRotateSecret(t *testing.T) {
 func TestHelpForTopics(t *testing.T) {
 	t.Parallel()
 	grammar := newGrammar(t)
-	sopPromote := "`/mlops " + promoteUsage + "`: open a SOP-02 request"
+	sopPromote := "`/mlops " + promoteUsage + "`: open an SOP-02 request"
 	retrainPromote := "`/mlops promote <request>`: promote a retraining request's candidate"
 	cases := []struct {
 		name    string

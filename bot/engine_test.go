@@ -462,7 +462,7 @@ func TestEngineHelp(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	reply := h.commandReply("alice", "")
-	assert.Contains(t, reply, "`/mlops "+promoteUsage+"`: open a SOP-02 request", "help")
+	assert.Contains(t, reply, "`/mlops "+promoteUsage+"`: open an SOP-02 request", "help")
 	assert.Contains(t, reply, "`/mlops approve <request> [revision]`", "help")
 }
 

@@ -92,6 +92,7 @@ const serveRoutes = `Routes on the listen address:
   GET  /healthz             liveness
   GET  /readyz              readiness: the database answers and is migrated
   GET  /metrics             Prometheus metrics
+
 With admin.listen, a second listener serves GET /metrics and, with admin.pprof,
 the net/http/pprof handlers under /debug/pprof/.`
 
