@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sopbot/sopbot/bot/store"
+	"github.com/sopbot/sopbot/evidence/scan"
 	"github.com/sopbot/sopbot/sop"
 )
 
@@ -250,19 +251,24 @@ func (e *Engine) statusCommand(t *txn, c CommandIssued, cmd Command) error {
 		if err != nil {
 			return err
 		}
-		text += line
+		if line != "" {
+			text += "\n" + line
+		}
 	}
 	return e.reply(t, c.Origin, text, true)
 }
 
 // openingTrouble returns a line on why the request's issue has not opened
-// yet, when its open_issue job has failed, or "".
+// yet, when its open_issue job has failed, or "". The reply may be a
+// public issue comment, so credentials are redacted before the error is
+// cut, because a cut token would escape the detectors.
 func (e *Engine) openingTrouble(t *txn, req store.Request) (string, error) {
 	job, ok, err := e.DB.UnfinishedJob(t.ctx, t.tx, OpenIssueArgs{}.Kind(), req.ID)
 	if err != nil || !ok || job.LastError == "" {
 		return "", err
 	}
-	line := fmt.Sprintf("Opening the issue failed %d time(s), last with: %s", job.Attempt, oneLine(job.LastError, 300))
+	lastError, _ := scan.RedactSecrets(job.LastError)
+	line := fmt.Sprintf("Opening the issue failed %d time(s), last with: %s", job.Failures, oneLine(lastError, 300))
 	if job.State == "retryable" || job.State == "scheduled" {
 		line += fmt.Sprintf(". sopbot tries again at %s", job.Next.Format(time.RFC3339))
 	}
