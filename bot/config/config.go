@@ -231,14 +231,24 @@ func Load(path string, env func(string) string) (Config, error) {
 		return cfg, err
 	}
 	cfg = cfg.WithDefaults()
-	if cfg.GitHub.PrivateKey == "" && cfg.GitHub.PrivateKeyFile != "" {
-		key, err := os.ReadFile(cfg.GitHub.PrivateKeyFile)
-		if err != nil {
-			return cfg, fmt.Errorf("reading github.privateKeyFile: %w", err)
-		}
-		cfg.GitHub.PrivateKey = Secret(key)
+	if err := cfg.readPrivateKeyFile(); err != nil {
+		return cfg, err
 	}
 	return cfg, cfg.Validate()
+}
+
+// readPrivateKeyFile sets github.privateKey from github.privateKeyFile
+// when only the file is given.
+func (c *Config) readPrivateKeyFile() error {
+	if c.GitHub.PrivateKey != "" || c.GitHub.PrivateKeyFile == "" {
+		return nil
+	}
+	key, err := os.ReadFile(c.GitHub.PrivateKeyFile)
+	if err != nil {
+		return fmt.Errorf("reading github.privateKeyFile: %w", err)
+	}
+	c.GitHub.PrivateKey = Secret(key)
+	return nil
 }
 
 // WithDefaults returns c with every unset setting at its default.
@@ -295,12 +305,16 @@ func (c Config) Validate() error {
 func unknownKeysError(path string, data []byte, unknown []string, env func(string) string) error {
 	problems := unknown
 	var cfg Config
-	// Without the strict check, values of a wrong type are still errors;
-	// the other problems are then left for the next run.
-	if err := yaml.Unmarshal(data, &cfg); err == nil {
-		if err := markGivenThresholds(data, &cfg); err == nil && applyEnv(&cfg, env) == nil {
-			problems = append(problems, cfg.WithDefaults().problems()...)
+	// A value of the wrong type stops the decode, so that problem is listed
+	// and the validation of the rest is left for the next run.
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		problems = append(problems, describeDecodeError(err))
+	} else if err := markGivenThresholds(data, &cfg); err == nil && applyEnv(&cfg, env) == nil {
+		cfg = cfg.WithDefaults()
+		if err := cfg.readPrivateKeyFile(); err != nil {
+			problems = append(problems, err.Error())
 		}
+		problems = append(problems, cfg.problems()...)
 	}
 	return fmt.Errorf("invalid config %s:\n  - %s\n(settings are case-sensitive; the README's configuration table lists them)", path, strings.Join(problems, "\n  - "))
 }

@@ -171,3 +171,21 @@ func TestUnknownKeyAndOtherProblemsInOneMessage(t *testing.T) {
 	assert.Contains(t, message, `logLevel "loud"`)
 	assert.Equal(t, 1, strings.Count(message, "invalid config"), "one message")
 }
+
+func TestUnknownKeyWithPrivateKeyFile(t *testing.T) {
+	keyPath := filepath.Join(t.TempDir(), "app.pem")
+	require.NoError(t, os.WriteFile(keyPath, []byte("-----BEGIN RSA PRIVATE KEY-----"), 0o600))
+	text := strings.Replace(validYAML, `privateKey: "-----BEGIN RSA PRIVATE KEY-----"`, "privateKeyFile: "+keyPath, 1) + "colour: blue\n"
+	_, err := Load(writeConfig(t, text), noEnv)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown setting "colour"`)
+	assert.NotContains(t, err.Error(), "github.privateKey is missing", "the key file is read as without the unknown key")
+}
+
+func TestUnknownKeyWithWrongType(t *testing.T) {
+	text := strings.Replace(validYAML, "appID: 12", "appID: twelve", 1) + "colour: blue\n"
+	_, err := Load(writeConfig(t, text), noEnv)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown setting "colour"`)
+	assert.Contains(t, err.Error(), "github.appID", "the value of the wrong type is listed too")
+}
