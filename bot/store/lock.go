@@ -40,19 +40,45 @@ func LockServe(path string) (release func() error, err error) {
 	return f.Close, nil
 }
 
-// realPath returns path with every symbolic link resolved. The database
-// file may not exist yet, and then only its directory is resolved.
-func realPath(path string) (string, error) {
-	resolved, err := filepath.EvalSymlinks(path)
-	if err == nil {
-		return resolved, nil
+// maxSymlinks is the number of symbolic links realPath follows before it
+// reports a loop. Linux stops path lookup at the same count.
+const maxSymlinks = 40
+
+// realPath returns the database path with every symbolic link resolved. The database
+// file may not exist yet, and then only its directory is resolved. A
+// dangling link is followed to its target, because SQLite (as built into
+// modernc.org/sqlite) creates the database and its WAL there.
+func realPath(database string) (string, error) {
+	path := database
+	for range maxSymlinks {
+		resolved, err := filepath.EvalSymlinks(path)
+		if err == nil {
+			return resolved, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("resolving database path %s: %w", path, err)
+		}
+		dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+		if err != nil {
+			return "", fmt.Errorf("resolving the directory of database %s: %w", path, err)
+		}
+		path = filepath.Join(dir, filepath.Base(path))
+		target, err := os.Readlink(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		if err != nil {
+			// EINVAL: path is no link, so it was created after EvalSymlinks
+			// ran, and the next round resolves it.
+			if errors.Is(err, syscall.EINVAL) {
+				continue
+			}
+			return "", fmt.Errorf("resolving database path %s: %w", path, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		path = target
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("resolving database path %s: %w", path, err)
-	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
-	if err != nil {
-		return "", fmt.Errorf("resolving the directory of database %s: %w", path, err)
-	}
-	return filepath.Join(dir, filepath.Base(path)), nil
+	return "", fmt.Errorf("resolving database path %s: too many levels of symbolic links", database)
 }

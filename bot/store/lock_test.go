@@ -47,3 +47,28 @@ func TestLockServeMemoryDatabase(t *testing.T) {
 	require.NoError(t, first())
 	require.NoError(t, second())
 }
+
+func TestLockServeThroughDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sopbot.db")
+	link := filepath.Join(dir, "link.db")
+	require.NoError(t, os.Symlink("sopbot.db", link))
+	release, err := LockServe(link)
+	require.NoError(t, err)
+	defer release()
+
+	// SQLite follows a dangling link and creates the file at its target.
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	_, err = LockServe(path)
+	require.Error(t, err, "a dangling link names the database it will create")
+	assert.Contains(t, err.Error(), "(it holds "+path+".lock)")
+}
+
+func TestLockServeSymlinkLoop(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "loop.db")
+	require.NoError(t, os.Symlink("loop.db", link))
+	_, err := LockServe(link)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resolving database path "+link)
+}
