@@ -52,6 +52,9 @@ func newRetrainEnv(t *testing.T, requester string) *retrainEnv {
 	db.SetClock(func() time.Time { return retrainOpened })
 
 	pipelines := kfpfake.New()
+	// Runs are created at the step's time, not the wall clock's, so the
+	// pipeline timeout is measured on one clock.
+	pipelines.SetClock(func() time.Time { return retrainOpened.Add(time.Minute) })
 	pipelines.Start()
 	t.Cleanup(pipelines.Close)
 	kfpClient, err := kfp.New(kfp.Config{BaseURL: pipelines.URL(), UIURL: "https://kfp.example/pipeline"})

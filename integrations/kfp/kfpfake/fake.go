@@ -92,6 +92,12 @@ func New() *Fake {
 	}
 }
 
+// SetClock makes the fake read the time from now, for the run timestamps
+// it sets. Call it before Start.
+func (f *Fake) SetClock(now func() time.Time) {
+	f.now = now
+}
+
 // Start listens on a random port of 127.0.0.1. It panics if it cannot
 // listen, as httptest does.
 func (f *Fake) Start() {
