@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,6 +43,9 @@ type loadOptions struct {
 	secret     string
 	timeout    time.Duration
 	cpuProfile string // path of a CPU profile of the sending phase, or "" for none
+	// rate is the offered load in deliveries per second, shared by all
+	// senders; 0 sends each delivery as soon as a sender is free.
+	rate float64
 }
 
 func newLoadCommand() *cobra.Command {
@@ -54,7 +58,13 @@ func newLoadCommand() *cobra.Command {
 			"acknowledgement latency, then time a plain SQLite commit loop for comparison.\n" +
 			"Without --target the real server runs in process against the demo's fakes and a\n" +
 			"temporary database. A --target must be a loopback URL of a sopbot configured as the\n" +
-			"demo is (repository acme/ml-requests, installation 99). Exits 1 on any non-2xx answer.",
+			"demo is (repository acme/ml-requests, installation 99). Exits 1 on any non-2xx answer.\n\n" +
+			"By default the load is a closed loop: each sender posts its next delivery as soon as\n" +
+			"the last one is acknowledged, so the run finds the server's maximum throughput and\n" +
+			"its latency at that rate. --rate makes it an open loop: the deliveries are scheduled\n" +
+			"at that many per second, as webhooks arrive whether or not the last one was answered,\n" +
+			"and each latency counts from the delivery's scheduled send time, so a delivery that\n" +
+			"waited for a free sender counts that wait.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLoad(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
@@ -65,6 +75,7 @@ func newLoadCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opts.target, "target", "", "base URL of a running sopbot on a loopback address, such as http://127.0.0.1:8080")
 	cmd.Flags().StringVar(&opts.secret, "secret", "", "webhook secret of the --target server")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "stop the run after this long")
+	cmd.Flags().Float64Var(&opts.rate, "rate", 0, "offered load in deliveries per second across all senders (open loop); 0 sends as fast as the server acknowledges")
 	cmd.Flags().StringVar(&opts.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the sending phase to this file; "+
 		"samples of the senders carry the label load=sender")
 	return cmd
@@ -77,6 +88,9 @@ func (o loadOptions) validate() error {
 	}
 	if o.deliveries < 1 {
 		problems = append(problems, fmt.Errorf("invalid --deliveries %d: use 1 or more", o.deliveries))
+	}
+	if o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0) {
+		problems = append(problems, fmt.Errorf("invalid --rate %v: use a number of deliveries per second, or 0 for as fast as acknowledged", o.rate))
 	}
 	if o.timeout <= 0 {
 		problems = append(problems, fmt.Errorf("invalid --timeout %s: use a positive duration", o.timeout))
@@ -126,12 +140,15 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 
 	webhookURL := target.baseURL + "/github/webhook"
 	fmt.Fprintf(out, "sopbot load: %d deliveries from %d senders to %s\n", opts.deliveries, opts.senders, webhookURL)
+	if opts.rate > 0 {
+		fmt.Fprintf(out, "offered load: %.0f deliveries/s (open loop; each latency counts from the delivery's scheduled send time)\n", opts.rate)
+	}
 	stopProfile, err := startCPUProfile(opts.cpuProfile)
 	if err != nil {
 		return err
 	}
 	cpuBefore := processCPU()
-	result := sendLoad(ctx, webhookURL, target.secret, target.templates, opts.senders, opts.deliveries)
+	result := sendLoad(ctx, webhookURL, target.secret, target.templates, loadPlan{senders: opts.senders, deliveries: opts.deliveries, rate: opts.rate})
 	cpu := processCPU() - cpuBefore
 	if err := stopProfile(); err != nil {
 		return err
@@ -155,7 +172,13 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 	}
 	loopRate := float64(opts.deliveries) / loop.Seconds()
 	fmt.Fprintf(out, "plain commit loop: %d commits in %.2f s, %.0f commits/s\n", opts.deliveries, loop.Seconds(), loopRate)
-	fmt.Fprintf(out, "durable ingest = %.0f%% of the plain commit loop\n", 100*result.rate()/loopRate)
+	if opts.rate > 0 {
+		// An open loop sends no faster than it was asked to, so its
+		// throughput says nothing of the ingest capacity.
+		fmt.Fprintf(out, "offered load = %.0f%% of the plain commit loop (run without --rate for the durable ingest)\n", 100*opts.rate/loopRate)
+	} else {
+		fmt.Fprintf(out, "durable ingest = %.0f%% of the plain commit loop\n", 100*result.rate()/loopRate)
+	}
 
 	if result.failed > 0 || result.sent < opts.deliveries {
 		fmt.Fprintf(out, "FAILED: %d of %d deliveries were not acknowledged with 2xx; first failure: %s\n",
@@ -267,7 +290,17 @@ type loadResult struct {
 	firstFailure string
 	elapsed      time.Duration
 	latencies    []time.Duration // of the 2xx acknowledgements
+	// late counts, in an open loop, the deliveries sent more than
+	// lateTolerance after their scheduled time, because every sender
+	// was waiting for an acknowledgement or for a core.
+	late int
+	// offered is the open loop's rate, or 0 for a closed loop.
+	offered float64
 }
+
+// lateTolerance is how far behind its scheduled time a delivery may be
+// sent before the open loop counts it as late.
+const lateTolerance = time.Millisecond
 
 func (r loadResult) acknowledged() int { return len(r.latencies) }
 
@@ -287,6 +320,9 @@ func (r loadResult) print(out io.Writer) {
 	}
 	fmt.Fprintf(out, "acknowledgement latency: p50 %s, p99 %s, max %s\n",
 		milliseconds(percentile(r.latencies, 50)), milliseconds(percentile(r.latencies, 99)), milliseconds(slices.Max(r.latencies)))
+	if r.offered > 0 {
+		fmt.Fprintf(out, "sent more than %s after their scheduled time: %d of %d\n", lateTolerance, r.late, r.sent)
+	}
 }
 
 func milliseconds(d time.Duration) string {
@@ -305,15 +341,36 @@ func percentile(durations []time.Duration, p float64) time.Duration {
 // loadRequestTimeout bounds one delivery's round trip.
 const loadRequestTimeout = 30 * time.Second
 
-// sendLoad posts deliveries signed webhook deliveries from senders
-// goroutines, cycling through templates, until all are sent or ctx ends.
-// Each sender keeps one HTTP/1.1 connection and writes and reads on it in
-// its own goroutine (see loadConn), so the load generator takes as little
-// of the CPU it shares with an in-process server as it can.
-func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates []demo.LoadTemplate, senders, deliveries int) loadResult {
+// loadPlan is what sendLoad sends: deliveries deliveries from senders
+// goroutines, at rate deliveries per second in all, or as fast as they
+// are acknowledged when rate is 0.
+type loadPlan struct {
+	senders    int
+	deliveries int
+	rate       float64
+}
+
+// scheduled returns when delivery i is due in an open loop that started
+// at start.
+func (p loadPlan) scheduled(start time.Time, i int) time.Time {
+	return start.Add(time.Duration(float64(i) / p.rate * float64(time.Second)))
+}
+
+// sendLoad posts signed webhook deliveries as plan says, cycling through
+// templates, until all are sent or ctx ends. Each sender keeps one
+// HTTP/1.1 connection and writes and reads on it in its own goroutine
+// (see loadConn), so the load generator takes as little of the CPU it
+// shares with an in-process server as it can.
+//
+// In an open loop a sender takes the next delivery in schedule order,
+// waits for its time and measures its latency from that time, not from
+// when it could send it. Otherwise a server that stalls would delay the
+// deliveries behind the stall, and their latencies would leave the stall
+// out (coordinated omission).
+func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates []demo.LoadTemplate, plan loadPlan) loadResult {
 	target, err := url.Parse(webhookURL)
 	if err != nil {
-		return loadResult{sent: deliveries, failed: deliveries, firstFailure: err.Error()}
+		return loadResult{sent: plan.deliveries, failed: plan.deliveries, firstFailure: err.Error()}
 	}
 	signatures := make([]string, len(templates))
 	for i, t := range templates {
@@ -322,12 +379,12 @@ func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates [
 
 	var next atomic.Int64
 	var mu sync.Mutex
-	result := loadResult{latencies: make([]time.Duration, 0, deliveries)}
+	result := loadResult{latencies: make([]time.Duration, 0, plan.deliveries), offered: plan.rate}
 	var wg sync.WaitGroup
 	// The label marks the senders' samples in a --cpuprofile.
 	senderCtx := pprof.WithLabels(ctx, pprof.Labels("load", "sender"))
 	start := time.Now()
-	for range senders {
+	for range plan.senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -338,13 +395,25 @@ func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates [
 			defer stop()
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= deliveries {
+				if i >= plan.deliveries {
 					return
 				}
+				var due time.Time
+				late := false
+				if plan.rate > 0 {
+					due = plan.scheduled(start, i)
+					if !sleepUntil(ctx, due) {
+						return
+					}
+					late = time.Since(due) > lateTolerance
+				}
 				t := templates[i%len(templates)]
-				latency, err := conn.post(t, signatures[i%len(templates)])
+				latency, err := conn.post(t, signatures[i%len(templates)], due)
 				mu.Lock()
 				result.sent++
+				if late {
+					result.late++
+				}
 				if err != nil {
 					result.failed++
 					if result.firstFailure == "" {
@@ -360,6 +429,22 @@ func sendLoad(ctx context.Context, webhookURL string, secret []byte, templates [
 	wg.Wait()
 	result.elapsed = time.Since(start)
 	return result
+}
+
+// sleepUntil waits until t and reports false when ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	wait := time.Until(t)
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // loadConn is one sender's keep-alive HTTP/1.1 connection to the webhook
@@ -379,9 +464,10 @@ type loadConn struct {
 }
 
 // post sends one delivery of t under a new id and returns the time from
-// the start of the write, or of the dial for a new connection, until the
-// response body was read.
-func (c *loadConn) post(t demo.LoadTemplate, signature string) (time.Duration, error) {
+// due until the response body was read. A zero due, or one after the
+// start of the write (or of the dial for a new connection), counts from
+// that start.
+func (c *loadConn) post(t demo.LoadTemplate, signature string, due time.Time) (time.Duration, error) {
 	head := "POST " + c.target.RequestURI() + " HTTP/1.1\r\n" +
 		"Host: " + c.target.Host + "\r\n" +
 		"User-Agent: GitHub-Hookshot/sopbot-load\r\n" +
@@ -392,6 +478,10 @@ func (c *loadConn) post(t demo.LoadTemplate, signature string) (time.Duration, e
 		"X-Hub-Signature-256: " + signature + "\r\n\r\n"
 
 	start := time.Now()
+	origin := start
+	if !due.IsZero() && due.Before(start) {
+		origin = due
+	}
 	conn, err := c.connection(start.Add(loadRequestTimeout))
 	if err != nil {
 		return 0, fmt.Errorf("posting delivery: %w", err)
@@ -408,7 +498,7 @@ func (c *loadConn) post(t demo.LoadTemplate, signature string) (time.Duration, e
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	latency := time.Since(start)
+	latency := time.Since(origin)
 	if err != nil || resp.Close {
 		c.drop()
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,7 +77,7 @@ func TestSendLoadRedialsAfterConnectionClose(t *testing.T) {
 	defer server.Close()
 	templates := []demo.LoadTemplate{{Event: "issues", Body: []byte(`{"action":"edited"}`)}}
 
-	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates, 3, 30)
+	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates, loadPlan{senders: 3, deliveries: 30})
 
 	assert.Equal(t, 30, result.sent, "sent")
 	assert.Equal(t, 0, result.failed, "failed; first failure: %s", result.firstFailure)
@@ -90,10 +92,73 @@ func TestSendLoadCountsErrorStatus(t *testing.T) {
 	defer server.Close()
 	templates := []demo.LoadTemplate{{Event: "issues", Body: []byte(`{}`)}}
 
-	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates, 2, 4)
+	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates, loadPlan{senders: 2, deliveries: 4})
 
 	assert.Equal(t, 4, result.sent, "sent")
 	assert.Equal(t, 4, result.failed, "failed")
 	assert.Contains(t, result.firstFailure, "status 503")
 	assert.Contains(t, result.firstFailure, "could not store the delivery")
+}
+
+func TestSendLoadKeepsOfferedRate(t *testing.T) {
+	var served atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer server.Close()
+	templates := []demo.LoadTemplate{{Event: "issues", Body: []byte(`{}`)}}
+
+	// 21 deliveries at 200/s: the last is due 100 ms after the first.
+	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates,
+		loadPlan{senders: 4, deliveries: 21, rate: 200})
+
+	assert.Equal(t, 21, result.acknowledged(), "acknowledged; first failure: %s", result.firstFailure)
+	assert.Equal(t, int64(21), served.Load(), "requests the server read")
+	assert.GreaterOrEqual(t, result.elapsed, 100*time.Millisecond, "the senders waited for each delivery's time")
+}
+
+func TestSendLoadCountsWaitForFreeSender(t *testing.T) {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer server.Close()
+	templates := []demo.LoadTemplate{{Event: "issues", Body: []byte(`{}`)}}
+
+	// One sender, 5 deliveries due 10 ms apart, each answered after 50 ms:
+	// the fifth is due at 40 ms, sent at 200 ms at the earliest and
+	// acknowledged at 250 ms, so its latency is at least 210 ms.
+	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates,
+		loadPlan{senders: 1, deliveries: 5, rate: 100})
+
+	require.Len(t, result.latencies, 5, "first failure: %s", result.firstFailure)
+	assert.GreaterOrEqual(t, slices.Max(result.latencies), 210*time.Millisecond,
+		"the latency counts the wait for the sender")
+	assert.Equal(t, 4, result.late, "deliveries sent after their time")
+}
+
+func TestLoadRejectsInvalidRate(t *testing.T) {
+	for _, rate := range []float64{-1, math.NaN(), math.Inf(1)} {
+		opts := loadOptions{senders: 1, deliveries: 1, timeout: time.Minute, rate: rate}
+
+		err := runLoad(context.Background(), &bytes.Buffer{}, &bytes.Buffer{}, opts)
+
+		require.Error(t, err, "rate %v", rate)
+		assert.Contains(t, err.Error(), "invalid --rate", "rate %v", rate)
+	}
+}
+
+func TestLoadOpenLoopReportsOfferedLoad(t *testing.T) {
+	var out bytes.Buffer
+	opts := loadOptions{senders: 4, deliveries: 40, timeout: time.Minute, rate: 400}
+
+	require.NoError(t, runLoad(context.Background(), &out, &bytes.Buffer{}, opts), "output:\n%s", out.String())
+
+	text := out.String()
+	assert.Contains(t, text, "offered load: 400 deliveries/s (open loop")
+	assert.Contains(t, text, "acknowledged with 2xx: 40 of 40 sent, 0 failed")
+	assert.Contains(t, text, "after their scheduled time: ")
+	assert.Contains(t, text, "offered load = ")
+	assert.NotContains(t, text, "durable ingest =", "an open loop does not measure the ingest capacity")
 }
