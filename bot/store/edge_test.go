@@ -24,7 +24,14 @@ func openFileDB(t *testing.T) (*DB, string) {
 // withCachingConn runs fn on one connection of the edge pool.
 func withCachingConn(t *testing.T, db *DB, fn func(conn *sql.Conn, cache *cachingConn)) {
 	t.Helper()
-	conn, err := db.edge.Conn(context.Background())
+	withPoolConn(t, db.edge, fn)
+}
+
+// withPoolConn runs fn with one connection of pool and its statement
+// cache.
+func withPoolConn(t *testing.T, pool *sql.DB, fn func(conn *sql.Conn, cache *cachingConn)) {
+	t.Helper()
+	conn, err := pool.Conn(context.Background())
 	require.NoError(t, err)
 	defer conn.Close()
 	var cache *cachingConn
@@ -32,7 +39,7 @@ func withCachingConn(t *testing.T, db *DB, fn func(conn *sql.Conn, cache *cachin
 		var ok bool
 		cache, ok = driverConn.(*cachingConn)
 		if !ok {
-			return fmt.Errorf("edge connection is a %T, want *cachingConn", driverConn)
+			return fmt.Errorf("connection is a %T, want *cachingConn", driverConn)
 		}
 		return nil
 	}))
@@ -130,13 +137,13 @@ func TestStatementCacheBounded(t *testing.T) {
 	db, _ := openFileDB(t)
 	ctx := context.Background()
 	withCachingConn(t, db, func(conn *sql.Conn, cache *cachingConn) {
-		for i := range maxCachedStatements + 4 {
+		for i := range maxEdgeStatements + 4 {
 			var got int
 			require.NoError(t, conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT %d`, i)).Scan(&got))
 			assert.Equal(t, i, got)
 		}
-		assert.Len(t, cache.stmts, maxCachedStatements, "kept statements")
-		assert.Contains(t, cache.stmts, fmt.Sprintf(`SELECT %d`, maxCachedStatements+3), "the newest statement is kept")
+		assert.Len(t, cache.stmts, maxEdgeStatements, "kept statements")
+		assert.Contains(t, cache.stmts, fmt.Sprintf(`SELECT %d`, maxEdgeStatements+3), "the newest statement is kept")
 	})
 }
 
@@ -177,4 +184,21 @@ func TestEdgeBeginWaitsForWriteLock(t *testing.T) {
 	total, _, err := db.CountDeliveries(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 2, total, "stored rows")
+}
+
+func TestMainConnectionKeepsStatements(t *testing.T) {
+	db, _ := openFileDB(t)
+	ctx := context.Background()
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO deliveries (id, source, event, payload, received_at) VALUES ('github:main', 'github', 'issues', x'', '')`)
+	require.NoError(t, err)
+	withPoolConn(t, db.SQL, func(conn *sql.Conn, cache *cachingConn) {
+		const query = `SELECT COUNT(*) FROM deliveries`
+		for range 2 {
+			var n int
+			require.NoError(t, conn.QueryRowContext(ctx, query).Scan(&n))
+			assert.Equal(t, 1, n)
+		}
+		assert.Contains(t, cache.stmts, query, "the query is kept")
+		assert.Equal(t, maxMainStatements, cache.max, "bound of the main connection")
+	})
 }

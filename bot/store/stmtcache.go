@@ -8,12 +8,19 @@ import (
 	"sync/atomic"
 )
 
-// maxCachedStatements bounds the prepared statements each edge connection
-// keeps. A webhook's transaction runs two statements, the delivery insert
-// and River's job insert. Other callers of InEdgeTx, such as the drift
-// report endpoint, run more, and when the cache is full a statement that
-// is not busy, picked at random, makes room.
-const maxCachedStatements = 32
+// Bounds of the prepared statements a connection keeps. When the cache is
+// full, a statement that is not busy, picked at random, makes room.
+const (
+	// maxEdgeStatements is for the edge's connections. A webhook's
+	// transaction runs two statements, the delivery insert and River's job
+	// insert, and other callers of InEdgeTx, such as the drift report
+	// endpoint, run a few more.
+	maxEdgeStatements = 32
+	// maxMainStatements is for the connection that River and the workers
+	// share. It runs River's queries and the few hundred statements of
+	// the store, and keeping them all costs a few MB.
+	maxMainStatements = 512
+)
 
 // cachingConnector opens connections that keep the statements they
 // prepare for ExecContext and QueryContext, keyed by the SQL text.
@@ -22,6 +29,8 @@ const maxCachedStatements = 32
 // more than the insert itself.
 type cachingConnector struct {
 	driver.Connector
+	// maxStatements bounds the statements each connection keeps.
+	maxStatements int
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -29,7 +38,7 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn)
+	return newCachingConn(conn, c.maxStatements)
 }
 
 // cachingConn is a connection that keeps its prepared statements. It
@@ -47,6 +56,7 @@ type cachingConn struct {
 	reset   driver.SessionResetter
 	valid   driver.Validator
 	stmts   map[string]*cachedStmt
+	max     int
 }
 
 // cachedStmt is a kept statement. It is busy while the rows of a query
@@ -56,8 +66,8 @@ type cachedStmt struct {
 	busy atomic.Bool
 }
 
-func newCachingConn(conn driver.Conn) (*cachingConn, error) {
-	c := &cachingConn{conn: conn, stmts: make(map[string]*cachedStmt)}
+func newCachingConn(conn driver.Conn, maxStatements int) (*cachingConn, error) {
+	c := &cachingConn{conn: conn, stmts: make(map[string]*cachedStmt), max: maxStatements}
 	var ok [7]bool
 	c.begin, ok[0] = conn.(driver.ConnBeginTx)
 	c.prepare, ok[1] = conn.(driver.ConnPrepareContext)
@@ -122,7 +132,7 @@ func (c *cachingConn) statement(ctx context.Context, query string) *cachedStmt {
 		}
 		return s
 	}
-	if len(c.stmts) >= maxCachedStatements && !c.evictOne() {
+	if len(c.stmts) >= c.max && !c.evictOne() {
 		return nil
 	}
 	stmt, err := c.prepare.PrepareContext(ctx, query)

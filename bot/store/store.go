@@ -42,10 +42,15 @@ type DB struct {
 // Open opens (creating if needed) the database at path and applies every
 // pending migration. Use ":memory:" only for a single-connection test.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db, err := sql.Open("sqlite", dsn(path))
+	connector, err := sqlite.NewConnector(dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
+	// The connection keeps its prepared statements, as the edge's do.
+	// Without them modernc.org/sqlite parses River's long queries on every
+	// call, and a River transaction held the write lock for 10-20 ms while
+	// it did, which the edge's acknowledgements waited out.
+	db := sql.OpenDB(cachingConnector{Connector: connector, maxStatements: maxMainStatements})
 	// River's SQLite driver needs a single connection; SQLite serializes
 	// writers anyway.
 	db.SetMaxOpenConns(1)
@@ -64,7 +69,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("opening database %s: %w", path, err)
 		}
-		edge := sql.OpenDB(cachingConnector{connector})
+		edge := sql.OpenDB(cachingConnector{Connector: connector, maxStatements: maxEdgeStatements})
 		edge.SetMaxOpenConns(4)
 		store.edge = edge
 	}
