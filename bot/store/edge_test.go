@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -54,7 +55,7 @@ func TestEdgePoolPragmas(t *testing.T) {
 			"journal_mode": "wal",
 			"synchronous":  "1", // NORMAL
 			"temp_store":   "2", // MEMORY
-			"busy_timeout": "5000",
+			"busy_timeout": "0", // beginEdgeTx waits for the write lock
 		}
 		for name, want := range pragmas {
 			var got string
@@ -201,4 +202,43 @@ func TestMainConnectionKeepsStatements(t *testing.T) {
 		assert.Contains(t, cache.stmts, query, "the query is kept")
 		assert.Equal(t, maxMainStatements, cache.max, "bound of the main connection")
 	})
+}
+
+func TestEdgeBeginStopsWithContext(t *testing.T) {
+	db, _ := openFileDB(t)
+	ctx := context.Background()
+	locked, err := db.SQL.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = locked.ExecContext(ctx, `INSERT INTO deliveries (id, source, event, payload, received_at) VALUES ('github:main', 'github', 'issues', x'', '')`)
+	require.NoError(t, err)
+	defer func() { _ = locked.Rollback() }()
+
+	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	err = db.InEdgeTx(waiting, func(tx *sql.Tx) error {
+		t.Error("the transaction began while the main connection held the write lock")
+		return nil
+	})
+
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestIsBusyOnWriteLock(t *testing.T) {
+	db, path := openFileDB(t)
+	ctx := context.Background()
+	locked, err := db.SQL.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = locked.Rollback() }()
+	_, err = locked.ExecContext(ctx, `INSERT INTO deliveries (id, source, event, payload, received_at) VALUES ('github:main', 'github', 'issues', x'', '')`)
+	require.NoError(t, err)
+	other, err := sql.Open("sqlite", dsnWithBusyTimeout(path, 0))
+	require.NoError(t, err)
+	defer other.Close()
+
+	_, err = other.BeginTx(ctx, nil)
+
+	require.Error(t, err)
+	assert.True(t, isBusy(err), "error %v is SQLITE_BUSY", err)
+	assert.False(t, isBusy(errors.New("database is locked")), "a plain error is not")
 }
