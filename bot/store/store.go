@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"time"
@@ -30,14 +31,17 @@ type DB struct {
 	SQL *sql.DB
 	// edge is a second pool on the same file for the HTTP edge's short
 	// insert transactions, so an acknowledgement does not wait in Go for
-	// the one connection the queue and workers share; SQLite's busy
-	// timeout orders the writers. Its connections keep their prepared
+	// the one connection the queue and workers share. beginEdgeTx waits
+	// for SQLite's write lock. Its connections keep their prepared
 	// statements (see cachingConnector) and keep statement journals in
 	// memory (temp_store MEMORY), because River's multi-row job insert
 	// writes one.
-	edge    *sql.DB
-	now     func() time.Time
-	onClose []func() error
+	edge *sql.DB
+	// checkpoints is the WAL checkpointer that stands in for the edge's
+	// automatic checkpoint, or nil for an in-memory database.
+	checkpoints *checkpointer
+	now         func() time.Time
+	onClose     []func() error
 }
 
 // Open opens (creating if needed) the database at path and applies every
@@ -67,7 +71,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path != ":memory:" {
 		// busy_timeout 0: the edge waits for the write lock itself, in
 		// beginEdgeTx.
-		connector, err := sqlite.NewConnector(dsnWithBusyTimeout(path, 0, "temp_store(MEMORY)"))
+		connector, err := sqlite.NewConnector(dsnWithBusyTimeout(path, 0, "temp_store(MEMORY)", "wal_autocheckpoint(0)"))
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -75,6 +79,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		edge := sql.OpenDB(cachingConnector{Connector: connector, maxStatements: maxEdgeStatements})
 		edge.SetMaxOpenConns(4)
 		store.edge = edge
+		if store.checkpoints, err = startCheckpointer(path); err != nil {
+			edge.Close()
+			db.Close()
+			return nil, err
+		}
 	}
 	return store, nil
 }
@@ -203,6 +212,10 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.checkpoints != nil {
+		_ = db.checkpoints.close()
+		db.checkpoints = nil
+	}
 	if db.edge != nil {
 		_ = db.edge.Close()
 	}
@@ -217,6 +230,14 @@ func (db *DB) Close() error {
 // OnClose registers fn to run after Close has closed the database, such
 // as the release of a lock that LockServe took.
 func (db *DB) OnClose(fn func() error) { db.onClose = append(db.onClose, fn) }
+
+// SetLogger sets the logger of the store's background work, the WAL
+// checkpoints. Without it their failures are not logged.
+func (db *DB) SetLogger(log *slog.Logger) {
+	if db.checkpoints != nil {
+		db.checkpoints.log.Store(log)
+	}
+}
 
 // SetClock replaces the clock used for timestamps, for tests.
 func (db *DB) SetClock(now func() time.Time) { db.now = now }

@@ -85,6 +85,7 @@ func newAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts a
 	}
 	// Every later failure closes the database and so releases the lock.
 	db.OnClose(unlock)
+	db.SetLogger(log.With("component", "store"))
 	if err := seedInventory(ctx, db, cfg.Rotation); err != nil {
 		db.Close()
 		return nil, err

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// storeEdgeDeliveries stores n deliveries of a 16 KB payload through the
+// edge, one transaction each.
+func storeEdgeDeliveries(t *testing.T, db *DB, prefix string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	payload := bytes.Repeat([]byte("x"), 16<<10)
+	for i := range n {
+		err := db.InEdgeTx(ctx, func(tx *sql.Tx) error {
+			_, err := db.InsertDelivery(ctx, tx, Delivery{ID: fmt.Sprintf("%s-%d", prefix, i), Source: "github", Event: "issues", Payload: payload})
+			return err
+		})
+		require.NoError(t, err)
+	}
+}
+
+func TestEdgeHasNoAutomaticCheckpoint(t *testing.T) {
+	db, _ := openFileDB(t)
+	ctx := context.Background()
+	withCachingConn(t, db, func(conn *sql.Conn, _ *cachingConn) {
+		var pages int
+		require.NoError(t, conn.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&pages))
+		assert.Equal(t, 0, pages, "the edge's connections leave checkpoints to the checkpointer")
+	})
+	var mainPages int
+	require.NoError(t, db.SQL.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&mainPages))
+	assert.Equal(t, 1000, mainPages, "the main connection keeps SQLite's default")
+}
+
+func TestCheckpointerCopiesEdgeCommits(t *testing.T) {
+	db, _ := openFileDB(t)
+	storeEdgeDeliveries(t, db, "edge", 20)
+
+	// The edge wrote about 100 frames and checkpointed none of them.
+	require.Eventually(t, func() bool {
+		frames, copied := walState(t, db)
+		return frames > 0 && frames == copied
+	}, 5*time.Second, 5*time.Millisecond, "the checkpointer copies every frame")
+	assert.Positive(t, db.checkpoints.passive.Load(), "PASSIVE checkpoints")
+	assert.Zero(t, db.checkpoints.failures.Load(), "failed checkpoints")
+}
+
+// walState returns the frames in the WAL and how many of them are
+// copied into the database file, from a PASSIVE checkpoint that copies
+// nothing new while the checkpointer is stopped.
+func walState(t *testing.T, db *DB) (frames, copied int) {
+	t.Helper()
+	var busy int
+	require.NoError(t, db.SQL.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied))
+	return frames, copied
+}
+
+func TestCheckpointerRestartsLongWAL(t *testing.T) {
+	db, path := openFileDB(t)
+	// The test runs the checkpoints itself, without the goroutine.
+	require.NoError(t, db.checkpoints.close())
+	db.checkpoints = nil
+	pool, err := sql.Open("sqlite", dsnWithBusyTimeout(path, checkpointBusyTimeoutMS))
+	require.NoError(t, err)
+	defer pool.Close()
+	c := &checkpointer{pool: pool}
+	c.log.Store(slog.New(slog.DiscardHandler))
+
+	// About 2,200 deliveries of five pages each pass walRestartFrames.
+	storeEdgeDeliveries(t, db, "long", walRestartFrames/5+200)
+	require.NoError(t, c.checkpoint(context.Background()))
+	assert.Equal(t, int64(1), c.restarts.Load(), "RESTART checkpoints")
+
+	// The next commit writes the WAL from its start.
+	storeEdgeDeliveries(t, db, "after", 1)
+	frames, _ := walState(t, db)
+	assert.Less(t, frames, 100, "frames in the WAL after the restart")
+}
+
+func TestCheckpointerLogsFailureOnce(t *testing.T) {
+	var logs strings.Builder
+	c := &checkpointer{}
+	c.log.Store(slog.New(slog.NewTextHandler(&logs, nil)))
+
+	c.failed(fmt.Errorf("RESTART checkpoint: disk I/O error"))
+	c.failed(fmt.Errorf("RESTART checkpoint: disk I/O error"))
+
+	assert.Equal(t, int64(2), c.failures.Load(), "failures counted")
+	assert.Equal(t, 1, strings.Count(logs.String(), "WAL checkpoint failed"), "logged once a minute")
+	assert.Contains(t, logs.String(), "disk I/O error")
+}
+
+func TestCloseStopsCheckpointer(t *testing.T) {
+	db, path := openFileDB(t)
+	storeEdgeDeliveries(t, db, "close", 5)
+	checkpoints := db.checkpoints
+
+	require.NoError(t, db.Close())
+
+	assert.Error(t, checkpoints.pool.PingContext(context.Background()), "the checkpoint connection is closed")
+	_, err := os.Stat(path + "-wal")
+	assert.True(t, os.IsNotExist(err), "closing the last connection checkpoints and removes the WAL: %v", err)
+}
