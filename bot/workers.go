@@ -66,6 +66,9 @@ type Workers struct {
 	// processing of the webhooks that report edits of its body, so a write
 	// always starts from the body and store that every processed edit left.
 	issueLocks sync.Map // issue number → *sync.Mutex
+	// subjectLocks serializes the processing of each subject's
+	// deliveries, so they are processed in arrival order.
+	subjectLocks sync.Map // subject → chan struct{} of capacity 1
 	// views are the request issues as the bot last wrote or heard of them.
 	views issueViews
 	// commentLocks serializes the comment jobs of each issue.
@@ -213,27 +216,80 @@ func isPermanent(err error) bool {
 
 func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDeliveryArgs]) error {
 	id := job.Args.DeliveryID
-	var d store.Delivery
-	var earlier bool
-	err := w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if d, err = w.Engine.DB.GetDelivery(ctx, tx, id); err != nil {
-			return err
-		}
-		earlier, err = w.Engine.DB.EarlierPending(ctx, tx, id, d.Subject)
-		return err
-	})
+	d, err := w.storedDelivery(ctx, id)
 	if err != nil || !d.ProcessedAt.IsZero() {
 		return err
 	}
-	// Deliveries about one issue are processed in arrival order. A delivery
-	// that has waited maxOrderingWaits times goes ahead, so one stuck
-	// delivery cannot block its issue for good. The bound counts this
-	// job's snoozes rather than the delivery's age (received_at), because
-	// after a restart or in a backlog every waiting delivery is old, and an
-	// age bound would let them all go ahead at once, out of order.
-	if earlier && snoozeCount(job.JobRow) < maxOrderingWaits {
-		return river.JobSnooze(orderingWait)
+	if d.Subject == "" {
+		return w.processOne(ctx, job.Kind, id)
+	}
+
+	// Deliveries about one issue are processed in arrival order, one at a
+	// time. A job whose delivery has unprocessed ones before it processes
+	// those first, so a burst about one issue is worked through in one
+	// pass of the queue. A job that snoozed until they were done would go
+	// behind the rest of the queue at each wait, so a backlog would take
+	// about one pass of the queue per delivery of an issue.
+	unlock, err := w.lockSubject(ctx, d.Subject)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	earlier, err := w.Engine.DB.EarlierPendingIDs(ctx, id, d.Subject)
+	if err != nil {
+		return err
+	}
+	for _, earlierID := range earlier {
+		if err := w.processOne(ctx, job.Kind, earlierID); err != nil {
+			// The earlier delivery's own job retries it. This one waits
+			// for it at most maxOrderingWaits times and then goes ahead,
+			// so one delivery that keeps failing cannot block its issue
+			// for good. The bound counts this job's snoozes rather than
+			// the delivery's age (received_at), because after a restart or
+			// in a backlog every waiting delivery is old, and an age
+			// bound would let them all go ahead at once, out of order.
+			if snoozeCount(job.JobRow) < maxOrderingWaits {
+				w.Log.Debug("delivery waits for an earlier one", "delivery_id", id, "earlier_delivery_id", earlierID, "error", err)
+				return river.JobSnooze(orderingWait)
+			}
+			w.Log.Warn("delivery goes ahead of an earlier one that keeps failing",
+				"delivery_id", id, "earlier_delivery_id", earlierID, "waits", maxOrderingWaits, "error", err)
+			break
+		}
+	}
+	return w.processOne(ctx, job.Kind, id)
+}
+
+// storedDelivery reads delivery id.
+func (w *Workers) storedDelivery(ctx context.Context, id string) (store.Delivery, error) {
+	var d store.Delivery
+	err := w.Engine.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = w.Engine.DB.GetDelivery(ctx, tx, id)
+		return err
+	})
+	return d, err
+}
+
+// lockSubject takes the lock of one subject's deliveries and returns the
+// unlock function, or ctx's error when ctx ends first.
+func (w *Workers) lockSubject(ctx context.Context, subject string) (func(), error) {
+	lock, _ := w.subjectLocks.LoadOrStore(subject, make(chan struct{}, 1))
+	slot := lock.(chan struct{})
+	select {
+	case slot <- struct{}{}:
+		return func() { <-slot }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// processOne normalizes delivery id and applies its event, unless it is
+// processed already. kind is the job kind its errors are reported under.
+func (w *Workers) processOne(ctx context.Context, kind, id string) error {
+	d, err := w.storedDelivery(ctx, id)
+	if err != nil || !d.ProcessedAt.IsZero() {
+		return err
 	}
 	attrs := []any{"delivery_id", id, "event", d.Event}
 	if d.Source == "github" {
@@ -241,7 +297,7 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 	}
 	ev, skipped, err := w.Normalizer.Normalize(ctx, d)
 	if err != nil {
-		return w.outcome(job.Kind, attrs, err)
+		return w.outcome(kind, attrs, err)
 	}
 	// An edit of an issue body is processed under the issue's lock, so the
 	// store and the bot's view of the body change together (see

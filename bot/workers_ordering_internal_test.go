@@ -3,9 +3,12 @@ package bot
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,33 +21,55 @@ import (
 	"github.com/sopbot/sopbot/bot/store"
 )
 
-// ignoringNormalizer turns every delivery into no event.
-type ignoringNormalizer struct{}
+// orderingNormalizer turns every delivery into no event, records the
+// order it was called in, and fails the deliveries in failing.
+type orderingNormalizer struct {
+	mu      sync.Mutex
+	calls   []string
+	failing map[string]bool
+}
 
-func (ignoringNormalizer) Normalize(context.Context, store.Delivery) (Event, string, error) {
+func (n *orderingNormalizer) Normalize(_ context.Context, d store.Delivery) (Event, string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.calls = append(n.calls, d.ID)
+	if n.failing[d.ID] {
+		return nil, "", errors.New("normalizing " + d.ID + " failed")
+	}
 	return nil, "ignored by the test", nil
+}
+
+func (n *orderingNormalizer) order() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.calls)
 }
 
 // orderingSubject is the issue both test deliveries are about.
 const orderingSubject = "issue:7"
 
-// newOrderingWorkers returns workers on a fresh database that holds two
-// unprocessed deliveries about one issue, "first" and then "second".
-func newOrderingWorkers(t *testing.T) (*Workers, *store.DB) {
+// newOrderingWorkers returns workers on a fresh database that holds three
+// unprocessed deliveries about one issue, "first", "second" and "third",
+// with a normalizer that fails the deliveries named in failing.
+func newOrderingWorkers(t *testing.T, failing ...string) (*Workers, *store.DB, *orderingNormalizer) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "bot.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	for _, id := range []string{"first", "second"} {
+	for _, id := range []string{"first", "second", "third"} {
 		require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error {
 			_, err := db.InsertDelivery(ctx, tx, store.Delivery{ID: id, Source: "github", Event: "issue_comment",
 				Subject: orderingSubject, Payload: []byte(`{}`)})
 			return err
 		}))
 	}
+	normalizer := &orderingNormalizer{failing: map[string]bool{}}
+	for _, id := range failing {
+		normalizer.failing[id] = true
+	}
 	engine := &Engine{DB: db, Log: slog.New(slog.DiscardHandler)}
-	return &Workers{Engine: engine, Normalizer: ignoringNormalizer{}, Log: engine.Log}, db
+	return &Workers{Engine: engine, Normalizer: normalizer, Log: engine.Log}, db, normalizer
 }
 
 func processed(t *testing.T, db *store.DB, id string) bool {
@@ -69,8 +94,30 @@ func deliveryJob(id string, snoozes int) *river.Job[ProcessDeliveryArgs] {
 	}
 }
 
-func TestDeliveryWaitsForEarlierOneUpToBound(t *testing.T) {
-	w, db := newOrderingWorkers(t)
+func TestDeliveryProcessesEarlierOnesFirst(t *testing.T) {
+	w, db, normalizer := newOrderingWorkers(t)
+
+	require.NoError(t, w.processDelivery(context.Background(), deliveryJob("third", 0)))
+
+	assert.Equal(t, []string{"first", "second", "third"}, normalizer.order(), "processed in arrival order")
+	for _, id := range []string{"first", "second", "third"} {
+		assert.True(t, processed(t, db, id), "%s is processed", id)
+	}
+}
+
+func TestDeliveryAlreadyProcessedByLaterOne(t *testing.T) {
+	w, db, normalizer := newOrderingWorkers(t)
+	ctx := context.Background()
+	require.NoError(t, w.processDelivery(ctx, deliveryJob("second", 0)))
+
+	require.NoError(t, w.processDelivery(ctx, deliveryJob("first", 0)), "the first delivery's own job")
+
+	assert.Equal(t, []string{"first", "second"}, normalizer.order(), "each delivery is normalized once")
+	assert.False(t, processed(t, db, "third"), "a later delivery waits for its own job")
+}
+
+func TestDeliveryWaitsForFailingEarlierOneUpToBound(t *testing.T) {
+	w, db, _ := newOrderingWorkers(t, "first")
 	ctx := context.Background()
 
 	for _, snoozes := range []int{0, maxOrderingWaits - 1} {
@@ -87,17 +134,32 @@ func TestDeliveryWaitsForEarlierOneUpToBound(t *testing.T) {
 }
 
 func TestDeliveryWithoutEarlierOneDoesNotWait(t *testing.T) {
-	w, db := newOrderingWorkers(t)
+	w, db, normalizer := newOrderingWorkers(t)
 	require.NoError(t, w.processDelivery(context.Background(), deliveryJob("first", 0)))
 	assert.True(t, processed(t, db, "first"))
+	assert.Equal(t, []string{"first"}, normalizer.order(), "only the first delivery is processed")
 }
 
-// TestDeliveryGoesAheadAfterRiverSnoozes runs the bound through River
-// itself, so it fails if River stops counting snoozes where snoozeCount
+func TestDeliveryLockWaitsForContext(t *testing.T) {
+	w, db, _ := newOrderingWorkers(t)
+	unlock, err := w.lockSubject(context.Background(), orderingSubject)
+	require.NoError(t, err)
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+
+	err = w.processDelivery(ctx, deliveryJob("first", 0))
+
+	require.ErrorIs(t, err, context.DeadlineExceeded, "another job holds the issue's deliveries")
+	assert.False(t, processed(t, db, "first"))
+}
+
+// TestDeliveryGoesAheadAfterRiverSnoozes runs the bound on a failing
+// earlier delivery through River itself, so it fails if River stops counting snoozes where snoozeCount
 // reads them. The job starts two snoozes short of the bound to keep the
 // run short.
 func TestDeliveryGoesAheadAfterRiverSnoozes(t *testing.T) {
-	w, db := newOrderingWorkers(t)
+	w, db, _ := newOrderingWorkers(t, "first")
 	ctx := context.Background()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, counted(w, w.processDelivery))

@@ -44,21 +44,26 @@ func TestEdgeHasNoAutomaticCheckpoint(t *testing.T) {
 }
 
 func TestCheckpointerCopiesEdgeCommits(t *testing.T) {
-	db, _ := openFileDB(t)
+	db, path := openFileDB(t)
+	before, err := os.Stat(path)
+	require.NoError(t, err)
+
+	// About 100 WAL frames: too few for the main connection's automatic
+	// checkpoint, and the edge's connections run none, so only the
+	// checkpointer copies them into the database file.
 	storeEdgeDeliveries(t, db, "edge", 20)
 
-	// The edge wrote about 100 frames and checkpointed none of them.
 	require.Eventually(t, func() bool {
-		frames, copied := walState(t, db)
-		return frames > 0 && frames == copied
-	}, 5*time.Second, 5*time.Millisecond, "the checkpointer copies every frame")
+		after, err := os.Stat(path)
+		return err == nil && after.Size() >= before.Size()+20*16<<10
+	}, 5*time.Second, 5*time.Millisecond, "the database file grows by the copied pages")
 	assert.Positive(t, db.checkpoints.passive.Load(), "PASSIVE checkpoints")
 	assert.Zero(t, db.checkpoints.failures.Load(), "failed checkpoints")
 }
 
 // walState returns the frames in the WAL and how many of them are
-// copied into the database file, from a PASSIVE checkpoint that copies
-// nothing new while the checkpointer is stopped.
+// copied into the database file, from a PASSIVE checkpoint on the main
+// connection.
 func walState(t *testing.T, db *DB) (frames, copied int) {
 	t.Helper()
 	var busy int

@@ -105,17 +105,29 @@ func (db *DB) CountDeliveries(ctx context.Context) (total, processed int, err er
 	return total, processed, nil
 }
 
-// EarlierPending reports whether a delivery about the same subject that
-// arrived before id is still unprocessed.
-func (db *DB) EarlierPending(ctx context.Context, tx *sql.Tx, id, subject string) (bool, error) {
+// EarlierPendingIDs returns the unprocessed deliveries about subject that
+// arrived before id, oldest first. A delivery without a subject is not
+// ordered, so it has none.
+func (db *DB) EarlierPendingIDs(ctx context.Context, id, subject string) ([]string, error) {
 	if subject == "" {
-		return false, nil
+		return nil, nil
 	}
-	var found int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE subject = ? AND processed_at IS NULL
-		AND rowid < (SELECT rowid FROM deliveries WHERE id = ?)`, subject, id).Scan(&found)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id FROM deliveries WHERE subject = ? AND processed_at IS NULL
+		AND rowid < (SELECT rowid FROM deliveries WHERE id = ?) ORDER BY rowid`, subject, id)
 	if err != nil {
-		return false, fmt.Errorf("checking deliveries before %s: %w", id, err)
+		return nil, fmt.Errorf("listing deliveries before %s: %w", id, err)
 	}
-	return found > 0, nil
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var earlier string
+		if err := rows.Scan(&earlier); err != nil {
+			return nil, fmt.Errorf("listing deliveries before %s: %w", id, err)
+		}
+		ids = append(ids, earlier)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing deliveries before %s: %w", id, err)
+	}
+	return ids, nil
 }

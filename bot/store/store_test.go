@@ -258,7 +258,7 @@ func TestVerifyAuditEmpty(t *testing.T) {
 	assert.Zero(t, n, "rows checked")
 }
 
-func TestEarlierPendingOrdersBySubject(t *testing.T) {
+func TestEarlierPendingIDsOrdersBySubject(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openDB(t)
@@ -268,24 +268,21 @@ func TestEarlierPendingOrdersBySubject(t *testing.T) {
 			return err
 		}))
 	}
-	earlier := func(id, subject string) bool {
-		var pending bool
-		require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			pending, err = db.EarlierPending(ctx, tx, id, subject)
-			return err
-		}))
-		return pending
+	earlier := func(id, subject string) []string {
+		ids, err := db.EarlierPendingIDs(ctx, id, subject)
+		require.NoError(t, err)
+		return ids
 	}
 	insert("a", "issue:1")
 	insert("b", "issue:2")
 	insert("c", "issue:1")
+	insert("d", "issue:1")
 
-	assert.False(t, earlier("a", "issue:1"), "the first delivery waits for nothing")
-	assert.True(t, earlier("c", "issue:1"), "c waits for a")
-	assert.False(t, earlier("b", "issue:2"), "another subject does not wait")
-	assert.False(t, earlier("c", ""), "no subject, no ordering")
+	assert.Empty(t, earlier("a", "issue:1"), "the first delivery waits for nothing")
+	assert.Equal(t, []string{"a", "c"}, earlier("d", "issue:1"), "d comes after a and c, oldest first")
+	assert.Empty(t, earlier("b", "issue:2"), "another subject does not wait")
+	assert.Empty(t, earlier("c", ""), "no subject, no ordering")
 
 	require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error { return db.MarkProcessed(ctx, tx, "a", "handled") }))
-	assert.False(t, earlier("c", "issue:1"), "c goes once a is processed")
+	assert.Equal(t, []string{"c"}, earlier("d", "issue:1"), "a is processed")
 }

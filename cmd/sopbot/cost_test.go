@@ -188,14 +188,14 @@ func (f *costFixture) process(b *testing.B, ctx context.Context, id, oldBody, ne
 		return err
 	}))
 
+	var stored store.Delivery
 	require.NoError(b, f.db.InTx(ctx, func(tx *sql.Tx) error {
-		stored, err := f.db.GetDelivery(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		_, err = f.db.EarlierPending(ctx, tx, id, stored.Subject)
+		var err error
+		stored, err = f.db.GetDelivery(ctx, tx, id)
 		return err
 	}))
+	_, err = f.db.EarlierPendingIDs(ctx, id, stored.Subject)
+	require.NoError(b, err)
 	ev, skipped, err := f.normalizer.Normalize(ctx, d)
 	require.NoError(b, err)
 	require.NotNil(b, ev, "the edit is an event, not skipped: %s", skipped)

@@ -46,6 +46,9 @@ type loadOptions struct {
 	// rate is the offered load in deliveries per second, shared by all
 	// senders; 0 sends each delivery as soon as a sender is free.
 	rate float64
+	// drain waits, after the sending, until the in-process workers have
+	// processed every delivery.
+	drain bool
 }
 
 func newLoadCommand() *cobra.Command {
@@ -76,6 +79,7 @@ func newLoadCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opts.secret, "secret", "", "webhook secret of the --target server")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Minute, "stop the run after this long")
 	cmd.Flags().Float64Var(&opts.rate, "rate", 0, "offered load in deliveries per second across all senders (open loop); 0 sends as fast as the server acknowledges")
+	cmd.Flags().BoolVar(&opts.drain, "drain", false, "after the sending, wait until the in-process workers have processed every delivery and print how long it took")
 	cmd.Flags().StringVar(&opts.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the sending phase to this file; "+
 		"samples of the senders carry the label load=sender")
 	return cmd
@@ -98,6 +102,9 @@ func (o loadOptions) validate() error {
 	if o.target != "" {
 		if err := checkLoopbackURL(o.target); err != nil {
 			problems = append(problems, err)
+		}
+		if o.drain {
+			problems = append(problems, errors.New("invalid --drain with --target: only the in-process server's processing can be watched"))
 		}
 		if o.secret == "" {
 			problems = append(problems, errors.New("missing --secret: a --target needs its webhook secret"))
@@ -164,6 +171,9 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 	}
 	if target.processed != nil {
 		fmt.Fprintf(out, "processed by the workers by the end of sending: %d of %d\n", target.processed(ctx), opts.deliveries)
+		if opts.drain {
+			reportDrain(ctx, out, target.processed, result.acknowledged())
+		}
 	}
 
 	loop, err := timeCommitLoop(ctx, filepath.Join(dir, "commits.db"), target.templates[0].Body, opts.deliveries)
@@ -186,6 +196,28 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// drainPoll is how often reportDrain counts the processed deliveries. The
+// count reads the whole deliveries table on the workers' connection, so
+// it is not run more often.
+const drainPoll = 250 * time.Millisecond
+
+// reportDrain waits until the workers have processed want deliveries, or
+// ctx ends, and prints how long that took after the sending ended.
+func reportDrain(ctx context.Context, out io.Writer, processed func(context.Context) int, want int) {
+	start := time.Now()
+	done := processed(ctx)
+	for done < want && sleepUntil(ctx, time.Now().Add(drainPoll)) {
+		// A count that failed because ctx ended keeps the last one.
+		done = max(done, processed(ctx))
+	}
+	elapsed := time.Since(start)
+	if done < want {
+		fmt.Fprintf(out, "processed by the workers: %d of %d when the run timed out, %.1f s after the sending ended\n", done, want, elapsed.Seconds())
+		return
+	}
+	fmt.Fprintf(out, "processed by the workers: all %d, %.1f s after the sending ended\n", want, elapsed.Seconds())
 }
 
 // startCPUProfile starts a CPU profile written to path and returns the

@@ -162,3 +162,21 @@ func TestLoadOpenLoopReportsOfferedLoad(t *testing.T) {
 	assert.Contains(t, text, "offered load = ")
 	assert.NotContains(t, text, "durable ingest =", "an open loop does not measure the ingest capacity")
 }
+
+func TestLoadDrainWaitsForWorkers(t *testing.T) {
+	var out bytes.Buffer
+	opts := loadOptions{senders: 4, deliveries: 20, timeout: time.Minute, drain: true}
+
+	require.NoError(t, runLoad(context.Background(), &out, &bytes.Buffer{}, opts), "output:\n%s", out.String())
+
+	assert.Contains(t, out.String(), "processed by the workers: all 20, ")
+}
+
+func TestLoadDrainNeedsInProcessServer(t *testing.T) {
+	opts := loadOptions{senders: 1, deliveries: 1, timeout: time.Minute, target: "http://127.0.0.1:1", secret: "s", drain: true}
+
+	err := runLoad(context.Background(), &bytes.Buffer{}, &bytes.Buffer{}, opts)
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "invalid --drain with --target")
+}
