@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -20,14 +21,22 @@ import (
 // checkpoint leaves more than walRestartFrames frames in the WAL, a
 // RESTART checkpoint copies the few frames still new while it holds the
 // writers back, and the next commit writes the WAL from its start.
+//
+// That RESTART does not wait: when a writer or a reader is busy, it
+// returns at once and the next tick tries again, because a RESTART that
+// waits for a reader holds the write lock, and every acknowledgement
+// with it, while SQLite's busy handler sleeps. Only when the WAL passes
+// walForceRestartFrames does a RESTART wait, for up to
+// checkpointBusyTimeoutMS.
 const (
 	checkpointInterval = 10 * time.Millisecond
 	// walRestartFrames is about 40 MB of WAL at SQLite's default page
 	// size of 4 KiB.
-	walRestartFrames = 10000
-	// checkpointBusyTimeoutMS bounds, in milliseconds, how long a RESTART
-	// checkpoint waits for the writer and the readers before the next
-	// tick tries again.
+	walRestartFrames      = 10000
+	walForceRestartFrames = 4 * walRestartFrames
+	// checkpointBusyTimeoutMS bounds, in milliseconds, how long a forced
+	// RESTART checkpoint waits for the writer and the readers before the
+	// next tick tries again.
 	checkpointBusyTimeoutMS = 1000
 	// checkpointLogEvery bounds how often a failing checkpoint is logged.
 	checkpointLogEvery = time.Minute
@@ -41,8 +50,11 @@ const (
 // connection keeps SQLite's automatic checkpoint as well, so the WAL is
 // still checkpointed should this goroutine fall behind.
 type checkpointer struct {
-	pool *sql.DB
-	log  atomic.Pointer[slog.Logger]
+	// pool has no busy timeout, and waiting has checkpointBusyTimeoutMS,
+	// for the forced RESTART.
+	pool    *sql.DB
+	waiting *sql.DB
+	log     atomic.Pointer[slog.Logger]
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -51,6 +63,9 @@ type checkpointer struct {
 	// Counts, for tests and the logs.
 	passive  atomic.Int64
 	restarts atomic.Int64
+	// deferred counts the RESTART checkpoints that found the database
+	// busy and were left to the next tick.
+	deferred atomic.Int64
 	failures atomic.Int64
 
 	lastLogged time.Time // of a failure; used by run's goroutine only
@@ -59,17 +74,32 @@ type checkpointer struct {
 // startCheckpointer opens a connection to the database at path and starts
 // checkpointing its WAL.
 func startCheckpointer(path string) (*checkpointer, error) {
-	connector, err := sqlite.NewConnector(dsnWithBusyTimeout(path, checkpointBusyTimeoutMS))
+	pool, err := openCheckpointPool(path, 0)
+	if err != nil {
+		return nil, err
+	}
+	waiting, err := openCheckpointPool(path, checkpointBusyTimeoutMS)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	c := &checkpointer{pool: pool, waiting: waiting, stop: make(chan struct{})}
+	c.log.Store(slog.New(slog.DiscardHandler))
+	c.done.Add(1)
+	go c.run()
+	return c, nil
+}
+
+// openCheckpointPool opens one connection to the database at path with
+// the given busy timeout in milliseconds.
+func openCheckpointPool(path string, busyTimeoutMS int) (*sql.DB, error) {
+	connector, err := sqlite.NewConnector(dsnWithBusyTimeout(path, busyTimeoutMS))
 	if err != nil {
 		return nil, fmt.Errorf("opening the checkpoint connection to %s: %w", path, err)
 	}
 	pool := sql.OpenDB(connector)
 	pool.SetMaxOpenConns(1)
-	c := &checkpointer{pool: pool, stop: make(chan struct{})}
-	c.log.Store(slog.New(slog.DiscardHandler))
-	c.done.Add(1)
-	go c.run()
-	return c, nil
+	return pool, nil
 }
 
 func (c *checkpointer) run() {
@@ -91,7 +121,7 @@ func (c *checkpointer) run() {
 // checkpoint runs one PASSIVE checkpoint, and a RESTART checkpoint when
 // the WAL has grown past walRestartFrames.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	frames, err := c.walCheckpoint(ctx, "PASSIVE")
+	busy, frames, err := c.walCheckpoint(ctx, c.pool, "PASSIVE")
 	if err != nil {
 		return err
 	}
@@ -99,27 +129,33 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	if frames <= walRestartFrames {
 		return nil
 	}
-	if _, err := c.walCheckpoint(ctx, "RESTART"); err != nil {
+	pool := c.pool
+	if frames > walForceRestartFrames {
+		pool = c.waiting
+	}
+	if busy, _, err = c.walCheckpoint(ctx, pool, "RESTART"); err != nil {
 		return err
 	}
-	c.restarts.Add(1)
+	switch {
+	case !busy:
+		c.restarts.Add(1)
+	case pool == c.waiting:
+		return fmt.Errorf("RESTART checkpoint: the database stayed busy for %d ms with %d frames in the WAL", checkpointBusyTimeoutMS, frames)
+	default:
+		c.deferred.Add(1)
+	}
 	return nil
 }
 
-// walCheckpoint runs PRAGMA wal_checkpoint(mode) and returns the number of frames in the WAL
-// before it ran. A checkpoint that could not get the locks it needs
-// within the busy timeout is an error.
-func (c *checkpointer) walCheckpoint(ctx context.Context, mode string) (int, error) {
-	var busy, frames, copied int
-	err := c.pool.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
-	if err != nil {
-		return 0, fmt.Errorf("%s checkpoint: %w", mode, err)
+// walCheckpoint runs PRAGMA wal_checkpoint(mode) on pool. It reports
+// whether the checkpoint could not get the locks it needed and the number
+// of frames in the WAL.
+func (c *checkpointer) walCheckpoint(ctx context.Context, pool *sql.DB, mode string) (busy bool, frames int, err error) {
+	var busyFlag, copied int
+	if err := pool.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busyFlag, &frames, &copied); err != nil {
+		return false, 0, fmt.Errorf("%s checkpoint: %w", mode, err)
 	}
-	if busy != 0 && mode != "PASSIVE" {
-		return frames, fmt.Errorf("%s checkpoint: the database stayed busy for %d ms (%d of %d WAL frames copied)",
-			mode, checkpointBusyTimeoutMS, copied, frames)
-	}
-	return frames, nil
+	return busyFlag != 0, frames, nil
 }
 
 // failed counts a failed checkpoint and logs it, at most once every
@@ -138,5 +174,5 @@ func (c *checkpointer) failed(err error) {
 func (c *checkpointer) close() error {
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.done.Wait()
-	return c.pool.Close()
+	return errors.Join(c.pool.Close(), c.waiting.Close())
 }

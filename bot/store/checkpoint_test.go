@@ -76,16 +76,20 @@ func TestCheckpointerRestartsLongWAL(t *testing.T) {
 	// The test runs the checkpoints itself, without the goroutine.
 	require.NoError(t, db.checkpoints.close())
 	db.checkpoints = nil
-	pool, err := sql.Open("sqlite", dsnWithBusyTimeout(path, checkpointBusyTimeoutMS))
+	pool, err := openCheckpointPool(path, 0)
 	require.NoError(t, err)
 	defer pool.Close()
-	c := &checkpointer{pool: pool}
+	waiting, err := openCheckpointPool(path, checkpointBusyTimeoutMS)
+	require.NoError(t, err)
+	defer waiting.Close()
+	c := &checkpointer{pool: pool, waiting: waiting}
 	c.log.Store(slog.New(slog.DiscardHandler))
 
 	// About 2,200 deliveries of five pages each pass walRestartFrames.
 	storeEdgeDeliveries(t, db, "long", walRestartFrames/5+200)
 	require.NoError(t, c.checkpoint(context.Background()))
 	assert.Equal(t, int64(1), c.restarts.Load(), "RESTART checkpoints")
+	assert.Zero(t, c.deferred.Load(), "deferred RESTART checkpoints")
 
 	// The next commit writes the WAL from its start.
 	storeEdgeDeliveries(t, db, "after", 1)
@@ -116,4 +120,31 @@ func TestCloseStopsCheckpointer(t *testing.T) {
 	assert.Error(t, checkpoints.pool.PingContext(context.Background()), "the checkpoint connection is closed")
 	_, err := os.Stat(path + "-wal")
 	assert.True(t, os.IsNotExist(err), "closing the last connection checkpoints and removes the WAL: %v", err)
+}
+
+func TestCheckpointerDefersRestartWhileRead(t *testing.T) {
+	db, path := openFileDB(t)
+	require.NoError(t, db.checkpoints.close())
+	db.checkpoints = nil
+	pool, err := openCheckpointPool(path, 0)
+	require.NoError(t, err)
+	defer pool.Close()
+	waiting, err := openCheckpointPool(path, 50)
+	require.NoError(t, err)
+	defer waiting.Close()
+	c := &checkpointer{pool: pool, waiting: waiting}
+	storeEdgeDeliveries(t, db, "read", walRestartFrames/5+200)
+
+	// A read transaction on the main connection keeps using the WAL.
+	ctx := context.Background()
+	read, err := db.SQL.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	defer func() { _ = read.Rollback() }()
+	var n int
+	require.NoError(t, read.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries`).Scan(&n))
+	storeEdgeDeliveries(t, db, "more", 1)
+
+	require.NoError(t, c.checkpoint(ctx), "a busy RESTART is no failure")
+	assert.Equal(t, int64(1), c.deferred.Load(), "deferred RESTART checkpoints")
+	assert.Zero(t, c.restarts.Load(), "RESTART checkpoints")
 }
