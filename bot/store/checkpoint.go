@@ -43,7 +43,7 @@ const (
 )
 
 // checkpointer checkpoints the WAL of a database file from a goroutine of
-// its own, on a connection of its own. The edge's connections run no
+// its own, on connections of its own. The edge's connections run no
 // automatic checkpoint, because one ran inside a batch's COMMIT and
 // every acknowledgement of the batch and of the deliveries queued behind
 // it waited the 2-9 ms of its page copies and fsyncs. The shared main
@@ -71,7 +71,7 @@ type checkpointer struct {
 	lastLogged time.Time // of a failure; used by run's goroutine only
 }
 
-// startCheckpointer opens a connection to the database at path and starts
+// startCheckpointer opens its connections to the database at path and starts
 // checkpointing its WAL.
 func startCheckpointer(path string) (*checkpointer, error) {
 	pool, err := openCheckpointPool(path, 0)
