@@ -242,19 +242,20 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 	for _, earlierID := range earlier {
 		if err := w.processOne(ctx, job.Kind, earlierID); err != nil {
 			// The earlier delivery's own job retries it. This one waits
-			// for it at most maxOrderingWaits times and then goes ahead,
-			// so one delivery that keeps failing cannot block its issue
-			// for good. The bound counts this job's snoozes rather than
-			// the delivery's age (received_at), because after a restart or
-			// in a backlog every waiting delivery is old, and an age
-			// bound would let them all go ahead at once, out of order.
+			// for it at most maxOrderingWaits times and then passes over
+			// it, so one delivery that keeps failing cannot block its
+			// issue for good. The deliveries after the failing one are
+			// still processed before this job's own. The bound counts
+			// this job's snoozes rather than the delivery's age
+			// (received_at), because after a restart or in a backlog
+			// every waiting delivery is old, and an age bound would let
+			// them all go ahead at once, out of order.
 			if snoozeCount(job.JobRow) < maxOrderingWaits {
 				w.Log.Debug("delivery waits for an earlier one", "delivery_id", id, "earlier_delivery_id", earlierID, "error", err)
 				return river.JobSnooze(orderingWait)
 			}
 			w.Log.Warn("delivery goes ahead of an earlier one that keeps failing",
 				"delivery_id", id, "earlier_delivery_id", earlierID, "waits", maxOrderingWaits, "error", err)
-			break
 		}
 	}
 	return w.processOne(ctx, job.Kind, id)

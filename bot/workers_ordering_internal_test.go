@@ -191,3 +191,15 @@ func TestDeliveryGoesAheadAfterRiverSnoozes(t *testing.T) {
 	assert.Equal(t, maxOrderingWaits, snoozeCount(job), "the job waited exactly up to the bound")
 	assert.Equal(t, 1, job.Attempt, "River does not count snoozes as attempts")
 }
+
+func TestDeliveryGoingAheadKeepsLaterOrder(t *testing.T) {
+	w, db, normalizer := newOrderingWorkers(t, "first")
+
+	require.NoError(t, w.processDelivery(context.Background(), deliveryJob("third", maxOrderingWaits)))
+
+	assert.Equal(t, []string{"first", "second", "third"}, normalizer.order(),
+		"only the failing delivery is passed over")
+	assert.False(t, processed(t, db, "first"), "the failing delivery is unprocessed")
+	assert.True(t, processed(t, db, "second"), "the delivery after the failing one is processed")
+	assert.True(t, processed(t, db, "third"), "the job's own delivery is processed")
+}
