@@ -27,7 +27,10 @@ import (
 // waits for a reader holds the write lock, and every acknowledgement
 // with it, while SQLite's busy handler sleeps. Only when the WAL passes
 // walForceRestartFrames does a RESTART wait, for up to
-// checkpointBusyTimeoutMS.
+// checkpointBusyTimeoutMS. A forced RESTART that still finds the database
+// busy, because a reader keeps its snapshot, is not forced again for
+// forcedRestartBackoff, so the write lock is held for at most
+// checkpointBusyTimeoutMS of every forcedRestartBackoff.
 const (
 	checkpointInterval = 10 * time.Millisecond
 	// walRestartFrames is about 40 MB of WAL at SQLite's default page
@@ -35,9 +38,12 @@ const (
 	walRestartFrames      = 10000
 	walForceRestartFrames = 4 * walRestartFrames
 	// checkpointBusyTimeoutMS bounds, in milliseconds, how long a forced
-	// RESTART checkpoint waits for the writer and the readers before the
-	// next tick tries again.
+	// RESTART checkpoint waits for the writer and the readers.
 	checkpointBusyTimeoutMS = 1000
+	// forcedRestartBackoff is how long after a forced RESTART that found
+	// the database busy the next one waits. The RESTARTs without a wait
+	// go on at every tick.
+	forcedRestartBackoff = 10 * time.Second
 	// checkpointLogEvery bounds how often a failing checkpoint is logged.
 	checkpointLogEvery = time.Minute
 )
@@ -69,6 +75,9 @@ type checkpointer struct {
 	failures atomic.Int64
 
 	lastLogged time.Time // of a failure; used by run's goroutine only
+	// nextForce is the earliest time of the next forced RESTART; used by
+	// run's goroutine only.
+	nextForce time.Time
 }
 
 // startCheckpointer opens its connections to the database at path and starts
@@ -130,7 +139,7 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 		return nil
 	}
 	pool := c.pool
-	if frames > walForceRestartFrames {
+	if frames > walForceRestartFrames && !time.Now().Before(c.nextForce) {
 		pool = c.waiting
 	}
 	if busy, _, err = c.walCheckpoint(ctx, pool, "RESTART"); err != nil {
@@ -140,7 +149,9 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	case !busy:
 		c.restarts.Add(1)
 	case pool == c.waiting:
-		return fmt.Errorf("RESTART checkpoint: the database stayed busy for %d ms with %d frames in the WAL", checkpointBusyTimeoutMS, frames)
+		c.nextForce = time.Now().Add(forcedRestartBackoff)
+		return fmt.Errorf("RESTART checkpoint: the database stayed busy for %d ms with %d frames in the WAL; the next forced RESTART is in %s",
+			checkpointBusyTimeoutMS, frames, forcedRestartBackoff)
 	default:
 		c.deferred.Add(1)
 	}

@@ -148,3 +148,36 @@ func TestCheckpointerDefersRestartWhileRead(t *testing.T) {
 	assert.Equal(t, int64(1), c.deferred.Load(), "deferred RESTART checkpoints")
 	assert.Zero(t, c.restarts.Load(), "RESTART checkpoints")
 }
+
+func TestCheckpointerBacksOffForcedRestart(t *testing.T) {
+	db, path := openFileDB(t)
+	require.NoError(t, db.checkpoints.close())
+	db.checkpoints = nil
+	pool, err := openCheckpointPool(path, 0)
+	require.NoError(t, err)
+	defer pool.Close()
+	waiting, err := openCheckpointPool(path, 50)
+	require.NoError(t, err)
+	defer waiting.Close()
+	c := &checkpointer{pool: pool, waiting: waiting}
+
+	// A reader in another process, such as an audit export, keeps its
+	// snapshot while the WAL passes walForceRestartFrames.
+	ctx := context.Background()
+	reader, err := sql.Open("sqlite", dsn(path))
+	require.NoError(t, err)
+	defer reader.Close()
+	read, err := reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	defer func() { _ = read.Rollback() }()
+	var n int
+	require.NoError(t, read.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries`).Scan(&n))
+	storeEdgeDeliveries(t, db, "long", walForceRestartFrames/5+200)
+
+	require.Error(t, c.checkpoint(ctx), "the forced RESTART waits and fails")
+	// A forced RESTART holds the write lock while it waits, so one at
+	// every tick would hold it nearly all the time.
+	require.NoError(t, c.checkpoint(ctx), "the next tick does not force again")
+	assert.Equal(t, int64(1), c.deferred.Load(), "deferred RESTART checkpoints")
+	assert.Zero(t, c.restarts.Load(), "RESTART checkpoints")
+}
