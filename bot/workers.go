@@ -250,12 +250,21 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 			// (received_at), because after a restart or in a backlog
 			// every waiting delivery is old, and an age bound would let
 			// them all go ahead at once, out of order.
-			if snoozeCount(job.JobRow) < maxOrderingWaits {
+			//
+			// A permanent error cancels the earlier delivery's own job, so
+			// no retry will process it and this job does not wait for it.
+			var cancelled *river.JobCancelError
+			switch {
+			case errors.As(err, &cancelled):
+				w.Log.Warn("delivery goes ahead of an earlier one that failed permanently",
+					"delivery_id", id, "earlier_delivery_id", earlierID, "error", err)
+			case snoozeCount(job.JobRow) < maxOrderingWaits:
 				w.Log.Debug("delivery waits for an earlier one", "delivery_id", id, "earlier_delivery_id", earlierID, "error", err)
 				return river.JobSnooze(orderingWait)
+			default:
+				w.Log.Warn("delivery goes ahead of an earlier one that keeps failing",
+					"delivery_id", id, "earlier_delivery_id", earlierID, "waits", maxOrderingWaits, "error", err)
 			}
-			w.Log.Warn("delivery goes ahead of an earlier one that keeps failing",
-				"delivery_id", id, "earlier_delivery_id", earlierID, "waits", maxOrderingWaits, "error", err)
 		}
 	}
 	return w.processOne(ctx, job.Kind, id)

@@ -27,12 +27,17 @@ type orderingNormalizer struct {
 	mu      sync.Mutex
 	calls   []string
 	failing map[string]bool
+	// failure wraps the error of a failing delivery, when it is set.
+	failure error
 }
 
 func (n *orderingNormalizer) Normalize(_ context.Context, d store.Delivery) (Event, string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.calls = append(n.calls, d.ID)
+	if n.failing[d.ID] && n.failure != nil {
+		return nil, "", fmt.Errorf("normalizing %s failed: %w", d.ID, n.failure)
+	}
 	if n.failing[d.ID] {
 		return nil, "", errors.New("normalizing " + d.ID + " failed")
 	}
@@ -202,4 +207,17 @@ func TestDeliveryGoingAheadKeepsLaterOrder(t *testing.T) {
 	assert.False(t, processed(t, db, "first"), "the failing delivery is unprocessed")
 	assert.True(t, processed(t, db, "second"), "the delivery after the failing one is processed")
 	assert.True(t, processed(t, db, "third"), "the job's own delivery is processed")
+}
+
+func TestDeliveryPassesOverPermanentFailure(t *testing.T) {
+	w, db, normalizer := newOrderingWorkers(t, "first")
+	// store.ErrNotFound is a permanent error, so River cancels the first
+	// delivery's own job and no later attempt can process it.
+	normalizer.failure = store.ErrNotFound
+
+	require.NoError(t, w.processDelivery(context.Background(), deliveryJob("second", 0)))
+
+	assert.Equal(t, []string{"first", "second"}, normalizer.order(), "the failing delivery is tried once")
+	assert.False(t, processed(t, db, "first"), "the failing delivery is unprocessed")
+	assert.True(t, processed(t, db, "second"), "the job's own delivery goes ahead at once")
 }
