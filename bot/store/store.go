@@ -37,7 +37,7 @@ type DB struct {
 	// memory (temp_store MEMORY), because River's multi-row job insert
 	// writes one.
 	edge *sql.DB
-	// checkpoints is the WAL checkpointer that stands in for the edge's
+	// checkpoints is the WAL checkpointer that replaces the edge's
 	// automatic checkpoint, or nil for an in-memory database.
 	checkpoints *checkpointer
 	now         func() time.Time

@@ -183,8 +183,8 @@ func runLoad(ctx context.Context, out, logs io.Writer, opts loadOptions) error {
 	loopRate := float64(opts.deliveries) / loop.Seconds()
 	fmt.Fprintf(out, "plain commit loop: %d commits in %.2f s, %.0f commits/s\n", opts.deliveries, loop.Seconds(), loopRate)
 	if opts.rate > 0 {
-		// An open loop sends no faster than it was asked to, so its
-		// throughput says nothing of the ingest capacity.
+		// An open loop sends no faster than its rate, so its throughput
+		// does not measure the ingest capacity.
 		fmt.Fprintf(out, "offered load = %.0f%% of the plain commit loop (run without --rate for the durable ingest)\n", 100*opts.rate/loopRate)
 	} else {
 		fmt.Fprintf(out, "durable ingest = %.0f%% of the plain commit loop\n", 100*result.rate()/loopRate)
@@ -373,9 +373,9 @@ func percentile(durations []time.Duration, p float64) time.Duration {
 // loadRequestTimeout bounds one delivery's round trip.
 const loadRequestTimeout = 30 * time.Second
 
-// loadPlan is what sendLoad sends: deliveries deliveries from senders
-// goroutines, at rate deliveries per second in all, or as fast as they
-// are acknowledged when rate is 0.
+// loadPlan is the shape of one load run: the number of deliveries, the
+// number of sender goroutines, and the rate in deliveries per second
+// across all senders, or 0 for as fast as they are acknowledged.
 type loadPlan struct {
 	senders    int
 	deliveries int
@@ -388,7 +388,7 @@ func (p loadPlan) scheduled(start time.Time, i int) time.Time {
 	return start.Add(time.Duration(float64(i) / p.rate * float64(time.Second)))
 }
 
-// sendLoad posts signed webhook deliveries as plan says, cycling through
+// sendLoad posts signed webhook deliveries as plan sets out, cycling through
 // templates, until all are sent or ctx ends. Each sender keeps one
 // HTTP/1.1 connection and writes and reads on it in its own goroutine
 // (see loadConn), so the load generator takes as little of the CPU it
