@@ -130,7 +130,7 @@ func (c *checkpointer) run() {
 // checkpoint runs one PASSIVE checkpoint, and a RESTART checkpoint when
 // the WAL has grown past walRestartFrames.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	busy, frames, err := c.walCheckpoint(ctx, c.pool, "PASSIVE")
+	_, frames, err := c.walCheckpoint(ctx, c.pool, "PASSIVE")
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,8 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	if frames > walForceRestartFrames && !time.Now().Before(c.nextForce) {
 		pool = c.waiting
 	}
-	if busy, _, err = c.walCheckpoint(ctx, pool, "RESTART"); err != nil {
+	busy, _, err := c.walCheckpoint(ctx, pool, "RESTART")
+	if err != nil {
 		return err
 	}
 	switch {
