@@ -221,7 +221,7 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 		return err
 	}
 	if d.Subject == "" {
-		return w.processOne(ctx, job.Kind, id)
+		return w.processOne(ctx, job.Kind, d)
 	}
 
 	// Deliveries about one issue are processed in arrival order, one at a
@@ -240,7 +240,11 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 		return err
 	}
 	for _, earlierID := range earlier {
-		if err := w.processOne(ctx, job.Kind, earlierID); err != nil {
+		earlierDelivery, err := w.storedDelivery(ctx, earlierID)
+		if err == nil {
+			err = w.processOne(ctx, job.Kind, earlierDelivery)
+		}
+		if err != nil {
 			// The earlier delivery's own job retries it. This one waits
 			// for it at most maxOrderingWaits times and then passes over
 			// it, so one delivery that keeps failing cannot block its
@@ -267,7 +271,13 @@ func (w *Workers) processDelivery(ctx context.Context, job *river.Job[ProcessDel
 			}
 		}
 	}
-	return w.processOne(ctx, job.Kind, id)
+	// A later delivery's job may have processed this one while this job
+	// waited for the lock, so it is read again before the normalizer's
+	// calls.
+	if d, err = w.storedDelivery(ctx, id); err != nil || !d.ProcessedAt.IsZero() {
+		return err
+	}
+	return w.processOne(ctx, job.Kind, d)
 }
 
 // storedDelivery reads delivery id.
@@ -294,13 +304,11 @@ func (w *Workers) lockSubject(ctx context.Context, subject string) (func(), erro
 	}
 }
 
-// processOne normalizes delivery id and applies its event, unless it is
-// processed already. kind is the job kind its errors are reported under.
-func (w *Workers) processOne(ctx context.Context, kind, id string) error {
-	d, err := w.storedDelivery(ctx, id)
-	if err != nil || !d.ProcessedAt.IsZero() {
-		return err
-	}
+// processOne normalizes delivery d and applies its event, unless the
+// delivery is processed by the time its transaction begins. kind is the
+// job kind its errors are reported under.
+func (w *Workers) processOne(ctx context.Context, kind string, d store.Delivery) error {
+	id := d.ID
 	attrs := []any{"delivery_id", id, "event", d.Event}
 	if d.Source == "github" {
 		attrs = append(attrs, "installation_id", d.InstallationID)
