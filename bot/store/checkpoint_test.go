@@ -71,19 +71,27 @@ func walState(t *testing.T, db *DB) (frames, copied int) {
 	return frames, copied
 }
 
-func TestCheckpointerRestartsLongWAL(t *testing.T) {
-	db, path := openFileDB(t)
-	// The test runs the checkpoints itself, without the goroutine.
+// manualCheckpointer stops db's checkpointer goroutine and returns a
+// checkpointer on the same file whose checkpoints the test runs itself.
+// Its forced RESTART waits waitingMS milliseconds.
+func manualCheckpointer(t *testing.T, db *DB, path string, waitingMS int) *checkpointer {
+	t.Helper()
 	require.NoError(t, db.checkpoints.close())
 	db.checkpoints = nil
 	pool, err := openCheckpointPool(path, 0)
 	require.NoError(t, err)
-	defer pool.Close()
-	waiting, err := openCheckpointPool(path, checkpointBusyTimeoutMS)
+	t.Cleanup(func() { _ = pool.Close() })
+	waiting, err := openCheckpointPool(path, waitingMS)
 	require.NoError(t, err)
-	defer waiting.Close()
+	t.Cleanup(func() { _ = waiting.Close() })
 	c := &checkpointer{pool: pool, waiting: waiting}
 	c.log.Store(slog.New(slog.DiscardHandler))
+	return c
+}
+
+func TestCheckpointerRestartsLongWAL(t *testing.T) {
+	db, path := openFileDB(t)
+	c := manualCheckpointer(t, db, path, checkpointBusyTimeoutMS)
 
 	// About 2,200 deliveries of five pages each pass walRestartFrames.
 	storeEdgeDeliveries(t, db, "long", walRestartFrames/5+200)
@@ -124,15 +132,7 @@ func TestCloseStopsCheckpointer(t *testing.T) {
 
 func TestCheckpointerDefersRestartWhileRead(t *testing.T) {
 	db, path := openFileDB(t)
-	require.NoError(t, db.checkpoints.close())
-	db.checkpoints = nil
-	pool, err := openCheckpointPool(path, 0)
-	require.NoError(t, err)
-	defer pool.Close()
-	waiting, err := openCheckpointPool(path, 50)
-	require.NoError(t, err)
-	defer waiting.Close()
-	c := &checkpointer{pool: pool, waiting: waiting}
+	c := manualCheckpointer(t, db, path, 50)
 	storeEdgeDeliveries(t, db, "read", walRestartFrames/5+200)
 
 	// A read transaction on the main connection keeps using the WAL.
@@ -151,15 +151,7 @@ func TestCheckpointerDefersRestartWhileRead(t *testing.T) {
 
 func TestCheckpointerBacksOffForcedRestart(t *testing.T) {
 	db, path := openFileDB(t)
-	require.NoError(t, db.checkpoints.close())
-	db.checkpoints = nil
-	pool, err := openCheckpointPool(path, 0)
-	require.NoError(t, err)
-	defer pool.Close()
-	waiting, err := openCheckpointPool(path, 50)
-	require.NoError(t, err)
-	defer waiting.Close()
-	c := &checkpointer{pool: pool, waiting: waiting}
+	c := manualCheckpointer(t, db, path, 50)
 
 	// A reader in another process, such as an audit export, keeps its
 	// snapshot while the WAL passes walForceRestartFrames.

@@ -159,14 +159,23 @@ func TestStatementCacheReportsSQLError(t *testing.T) {
 	})
 }
 
-func TestEdgeBeginWaitsForWriteLock(t *testing.T) {
-	db, _ := openFileDB(t)
+// holdWriteLock begins a transaction on the main connection that holds
+// SQLite's write lock until the caller ends it.
+func holdWriteLock(t *testing.T, db *DB) *sql.Tx {
+	t.Helper()
 	ctx := context.Background()
-	// The main connection holds the write lock for 50 ms.
 	locked, err := db.SQL.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	_, err = locked.ExecContext(ctx, `INSERT INTO deliveries (id, source, event, payload, received_at) VALUES ('github:main', 'github', 'issues', x'', '')`)
 	require.NoError(t, err)
+	return locked
+}
+
+func TestEdgeBeginWaitsForWriteLock(t *testing.T) {
+	db, _ := openFileDB(t)
+	ctx := context.Background()
+	// The main connection holds the write lock for 50 ms.
+	locked := holdWriteLock(t, db)
 	released := make(chan time.Time, 1)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
@@ -174,7 +183,7 @@ func TestEdgeBeginWaitsForWriteLock(t *testing.T) {
 		_ = locked.Commit()
 	}()
 
-	err = db.InEdgeTx(ctx, func(tx *sql.Tx) error {
+	err := db.InEdgeTx(ctx, func(tx *sql.Tx) error {
 		_, err := db.InsertDelivery(ctx, tx, Delivery{ID: "github:edge", Source: "github", Event: "issues", Payload: []byte("{}")})
 		return err
 	})
@@ -207,15 +216,12 @@ func TestMainConnectionKeepsStatements(t *testing.T) {
 func TestEdgeBeginStopsWithContext(t *testing.T) {
 	db, _ := openFileDB(t)
 	ctx := context.Background()
-	locked, err := db.SQL.BeginTx(ctx, nil)
-	require.NoError(t, err)
-	_, err = locked.ExecContext(ctx, `INSERT INTO deliveries (id, source, event, payload, received_at) VALUES ('github:main', 'github', 'issues', x'', '')`)
-	require.NoError(t, err)
+	locked := holdWriteLock(t, db)
 	defer func() { _ = locked.Rollback() }()
 
 	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	err = db.InEdgeTx(waiting, func(tx *sql.Tx) error {
+	err := db.InEdgeTx(waiting, func(tx *sql.Tx) error {
 		t.Error("the transaction began while the main connection held the write lock")
 		return nil
 	})
@@ -227,11 +233,8 @@ func TestEdgeBeginStopsWithContext(t *testing.T) {
 func TestIsBusyOnWriteLock(t *testing.T) {
 	db, path := openFileDB(t)
 	ctx := context.Background()
-	locked, err := db.SQL.BeginTx(ctx, nil)
-	require.NoError(t, err)
+	locked := holdWriteLock(t, db)
 	defer func() { _ = locked.Rollback() }()
-	_, err = locked.ExecContext(ctx, `INSERT INTO deliveries (id, source, event, payload, received_at) VALUES ('github:main', 'github', 'issues', x'', '')`)
-	require.NoError(t, err)
 	other, err := sql.Open("sqlite", dsnWithBusyTimeout(path, 0))
 	require.NoError(t, err)
 	defer other.Close()
