@@ -121,7 +121,7 @@ func TestDeliveryAlreadyProcessedByLaterOne(t *testing.T) {
 	assert.False(t, processed(t, db, "third"), "a later delivery waits for its own job")
 }
 
-func TestDeliveryWaitsForFailingEarlierOneUpToBound(t *testing.T) {
+func TestDeliveryWaitsForFailingEarlierOne(t *testing.T) {
 	w, db, _ := newOrderingWorkers(t, "first")
 	ctx := context.Background()
 

@@ -126,7 +126,7 @@ func TestSendLoadCountsWaitForFreeSender(t *testing.T) {
 	defer server.Close()
 	templates := []demo.LoadTemplate{{Event: "issues", Body: []byte(`{}`)}}
 
-	// One sender, 5 deliveries due 10 ms apart, each answered after 50 ms:
+	// One sender, 5 deliveries due 10 ms apart, each acknowledged after 50 ms:
 	// the fifth is due at 40 ms, sent at 200 ms at the earliest and
 	// acknowledged at 250 ms, so its latency is at least 210 ms.
 	result := sendLoad(context.Background(), server.URL+"/github/webhook", []byte("secret"), templates,
